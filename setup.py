@@ -1,0 +1,20 @@
+"""Map the three top-level code folders onto the ``ml_connector`` namespace.
+
+The repository keeps ``core/``, ``ledger/`` and ``plugins/`` at the top level (a product-owner
+decision), yet they install as ``ml_connector.core``, ``ml_connector.ledger`` and
+``ml_connector.plugins``. pyproject.toml cannot list sub-packages of a remapped folder by
+discovery, so this shim does it; every other setting lives in pyproject.toml.
+"""
+
+from setuptools import find_packages, setup
+
+FOLDERS = {"core": "ml_connector.core", "ledger": "ml_connector.ledger", "plugins": "ml_connector.plugins"}
+
+packages: list[str] = []
+package_dir: dict[str, str] = {}
+for folder, name in FOLDERS.items():
+    package_dir[name] = folder
+    packages.append(name)
+    packages.extend(f"{name}.{sub}" for sub in find_packages(folder))
+
+setup(packages=packages, package_dir=package_dir)
