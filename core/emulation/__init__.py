@@ -5,7 +5,8 @@ method. In-process it is used through ``httpx.MockTransport(emulator.handle)``; 
 served by :func:`~ml_connector.core.emulation.server.serve`. One handler, two ways to reach it.
 """
 
+from ml_connector.core.emulation.chaos import Chaos, Fault
 from ml_connector.core.emulation.clock import Clock, FakeClock, SystemClock
 from ml_connector.core.emulation.server import LoopbackServer, serve
 
-__all__ = ["Clock", "FakeClock", "LoopbackServer", "SystemClock", "serve"]
+__all__ = ["Chaos", "Fault", "Clock", "FakeClock", "LoopbackServer", "SystemClock", "serve"]
