@@ -62,7 +62,9 @@ class AuthError(RemoteError):
 class RateLimitedError(RemoteError):
     """The service throttled us and the bounded retries ran out. ``retry_after`` in seconds."""
 
-    def __init__(self, service: str, message: str, *, retry_after: float | None = None, **kw: object) -> None:
+    def __init__(
+        self, service: str, message: str, *, retry_after: float | None = None, **kw: object
+    ) -> None:
         self.retry_after = retry_after
         super().__init__(service, message, **kw)  # type: ignore[arg-type]
 

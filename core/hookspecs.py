@@ -63,7 +63,9 @@ def connect(credentials: Credentials, http: httpx.Client, clock: Clock) -> Any:
 
 
 @hookspec(firstresult=True)
-def render(entries: Sequence[JournalEntry], mapping: TargetMapping, context: RenderContext) -> Rendered:
+def render(
+    entries: Sequence[JournalEntry], mapping: TargetMapping, context: RenderContext
+) -> Rendered:
     """Turn journal entries into the target's documents. Pure: no I/O, no clock, no randomness.
 
     The same entries, mapping and context give the same documents byte for byte (keys,
@@ -82,9 +84,11 @@ def push(session: Any, documents: Sequence[Document]) -> Sequence[PushOutcome]:
     Send each document with its ``idempotency_key`` where the target honours one. Report
     ``created``/``exists`` with the target's id, ``failed`` with the target's own error text
     when the target refused the document (it waits for ``replay``), ``retry`` for a transient
-    failure known not to have been applied, and ``in_doubt`` when the request may have been
-    applied and the target gives no way to check. Honour the target's rate limits and
-    ``Retry-After``; raise only for errors that concern the whole session (auth revoked).
+    failure known not to have been applied, and ``unknown`` when the request may have been
+    applied but no answer came back: never guess, the engine then calls :func:`look_up` and,
+    where the target offers no way to check, holds the document in doubt for the user.
+    Honour the target's rate limits and ``Retry-After`` with jittered backoff; raise only for
+    errors that concern the whole session (auth revoked).
     """
 
 

@@ -25,7 +25,9 @@ class PluginError(ConfigError):
     """A plugin that cannot be loaded or does not honour the hookspecs."""
 
 
-def make_manager(extra_plugins: Iterable[tuple[str, object]] = (), *, load_entry_points: bool = True) -> pluggy.PluginManager:
+def make_manager(
+    extra_plugins: Iterable[tuple[str, object]] = (), *, load_entry_points: bool = True
+) -> pluggy.PluginManager:
     """A plugin manager with every installed target registered and validated.
 
     ``extra_plugins`` are ``(name, plugin)`` pairs registered beside the entry points (tests use
@@ -37,13 +39,17 @@ def make_manager(extra_plugins: Iterable[tuple[str, object]] = (), *, load_entry
         try:
             pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
         except Exception as exc:  # a broken third-party plugin must not hide behind a traceback
-            raise PluginError(f"could not load a plugin from entry-point group {ENTRY_POINT_GROUP!r}: {exc}") from exc
+            raise PluginError(
+                f"could not load a plugin from entry-point group {ENTRY_POINT_GROUP!r}: {exc}"
+            ) from exc
     for name, plugin in extra_plugins:
         pm.register(plugin, name=name)
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
-        raise PluginError(f"plugin {exc.plugin!r} implements a hook that has no hookspec: {exc}") from exc
+        raise PluginError(
+            f"plugin {exc.plugin!r} implements a hook that has no hookspec: {exc}"
+        ) from exc
     return pm
 
 
@@ -53,7 +59,9 @@ class Target:
     def __init__(self, pm: pluggy.PluginManager, name: str) -> None:
         plugin = pm.get_plugin(name)
         if plugin is None:
-            raise PluginError(f"no target named {name!r}; installed: {', '.join(target_names(pm)) or 'none'}")
+            raise PluginError(
+                f"no target named {name!r}; installed: {', '.join(target_names(pm)) or 'none'}"
+            )
         self.name = name
         self._pm = pm
         self._plugin = plugin
@@ -74,7 +82,9 @@ class Target:
         return info
 
     def implements(self, hook: str) -> bool:
-        return any(impl.plugin is self._plugin for impl in getattr(self._pm.hook, hook).get_hookimpls())
+        return any(
+            impl.plugin is self._plugin for impl in getattr(self._pm.hook, hook).get_hookimpls()
+        )
 
     def connect(self, **kw: Any) -> Any:
         return self._call("connect", **kw)

@@ -99,11 +99,13 @@ class Rendered:
 
 
 class Outcome(enum.StrEnum):
+    """How one document's push ended, as the plugin saw it."""
+
     CREATED = "created"  # the target made the object now
-    EXISTS = "exists"  # the target already had it (dedup or look-up found it)
+    EXISTS = "exists"  # the target already had it (its dedup or a look-up found it)
     FAILED = "failed"  # the target refused it; the text says why; replay after a fix
-    RETRY = "retry"  # a transient failure (throttled, 5xx, timeout before sending): try again
-    IN_DOUBT = "in_doubt"  # it may or may not exist and the target offers no way to check
+    RETRY = "retry"  # a transient failure known NOT to have been applied: send again later
+    UNKNOWN = "unknown"  # the request may have been applied (response lost): the engine looks it up
 
 
 @dataclass(frozen=True)

@@ -19,16 +19,64 @@ from ml_connector.ledger.errors import MoneyError
 # others a target may hold. Source: ISO 4217 list one (the "E" column).
 MINOR_UNITS: dict[str, int] = {
     # zero decimals
-    "JPY": 0, "KRW": 0, "CLP": 0, "ISK": 0, "VND": 0, "XAF": 0, "XOF": 0, "PYG": 0, "UGX": 0,
+    "JPY": 0,
+    "KRW": 0,
+    "CLP": 0,
+    "ISK": 0,
+    "VND": 0,
+    "XAF": 0,
+    "XOF": 0,
+    "PYG": 0,
+    "UGX": 0,
     "HUF": 2,
     # three decimals
-    "BHD": 3, "KWD": 3, "OMR": 3, "JOD": 3, "TND": 3, "LYD": 3, "IQD": 3,
+    "BHD": 3,
+    "KWD": 3,
+    "OMR": 3,
+    "JOD": 3,
+    "TND": 3,
+    "LYD": 3,
+    "IQD": 3,
     # two decimals
-    "USD": 2, "CAD": 2, "MXN": 2, "BRL": 2, "EUR": 2, "GBP": 2, "SEK": 2, "PLN": 2, "EGP": 2,
-    "TRY": 2, "AED": 2, "INR": 2, "SGD": 2, "AUD": 2, "SAR": 2, "ZAR": 2, "CHF": 2, "NOK": 2,
-    "DKK": 2, "CZK": 2, "NZD": 2, "HKD": 2, "CNY": 2, "ILS": 2, "THB": 2, "MYR": 2, "PHP": 2,
-    "IDR": 2, "TWD": 2, "RON": 2, "BGN": 2, "COP": 2, "PEN": 2, "ARS": 2, "NGN": 2, "KES": 2,
-    "QAR": 2, "MAD": 2, "PKR": 2,
+    "USD": 2,
+    "CAD": 2,
+    "MXN": 2,
+    "BRL": 2,
+    "EUR": 2,
+    "GBP": 2,
+    "SEK": 2,
+    "PLN": 2,
+    "EGP": 2,
+    "TRY": 2,
+    "AED": 2,
+    "INR": 2,
+    "SGD": 2,
+    "AUD": 2,
+    "SAR": 2,
+    "ZAR": 2,
+    "CHF": 2,
+    "NOK": 2,
+    "DKK": 2,
+    "CZK": 2,
+    "NZD": 2,
+    "HKD": 2,
+    "CNY": 2,
+    "ILS": 2,
+    "THB": 2,
+    "MYR": 2,
+    "PHP": 2,
+    "IDR": 2,
+    "TWD": 2,
+    "RON": 2,
+    "BGN": 2,
+    "COP": 2,
+    "PEN": 2,
+    "ARS": 2,
+    "NGN": 2,
+    "KES": 2,
+    "QAR": 2,
+    "MAD": 2,
+    "PKR": 2,
 }
 
 _CURRENCY_CODE = re.compile(r"^[A-Z]{3}$")
@@ -42,9 +90,13 @@ def minor_units(currency: str) -> int:
         return MINOR_UNITS[currency]
     except (KeyError, TypeError):
         if not isinstance(currency, str) or not _CURRENCY_CODE.match(currency):
-            raise MoneyError("not an ISO 4217 currency code", field="currency", value=currency) from None
+            raise MoneyError(
+                "not an ISO 4217 currency code", field="currency", value=currency
+            ) from None
         raise MoneyError(
-            "currency has no known minor unit; add it to MINOR_UNITS", field="currency", value=currency
+            "currency has no known minor unit; add it to MINOR_UNITS",
+            field="currency",
+            value=currency,
         ) from None
 
 
@@ -102,12 +154,14 @@ def parse_amount(
     than the currency has. The error names the field and repeats the value.
     """
     if isinstance(text, float):
-        raise MoneyError("refusing a float: pass the amount as text or Decimal", field=field, value=text)
+        raise MoneyError(
+            "refusing a float: pass the amount as text or Decimal", field=field, value=text
+        )
     if isinstance(text, Decimal):
         return require_exact(text, currency, field=field)
-    if isinstance(text, bool) or isinstance(text, int):
-        if isinstance(text, bool):
-            raise MoneyError("not an amount", field=field, value=text)
+    if isinstance(text, bool):
+        raise MoneyError("not an amount", field=field, value=text)
+    if isinstance(text, int):
         return require_exact(Decimal(text), currency, field=field)
     if not isinstance(text, str):
         raise MoneyError(f"not an amount: {type(text).__name__}", field=field, value=text)

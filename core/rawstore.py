@@ -1,0 +1,127 @@
+"""The raw store: everything Amazon sent, verbatim and hashed, before anything is booked from it.
+
+Records are keyed by (flow, kind, Amazon id, content hash): pulling the same data again adds
+nothing, and a changed version of a record (an order that moved on) is kept beside the old one.
+Watermarks move through :func:`set_watermark` on the same connection, inside the transaction that
+stores the records they cover, so a crash can never leave a watermark ahead of its data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from ml_connector.core.schema import RawRecord, Watermark
+
+_RAW = RawRecord.__table__  # type: ignore[attr-defined]
+_WATERMARK = Watermark.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class StoredRecord:
+    id: int
+    flow: str
+    kind: str
+    amazon_id: str
+    content_hash: str
+    content_type: str
+    body: bytes
+    fetched_at: dt.datetime
+
+
+def _record(row: Any) -> StoredRecord:
+    return StoredRecord(
+        id=row.id,
+        flow=row.flow,
+        kind=row.kind,
+        amazon_id=row.amazon_id,
+        content_hash=row.content_hash,
+        content_type=row.content_type,
+        body=bytes(row.body),
+        fetched_at=row.fetched_at,
+    )
+
+
+def content_hash(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
+
+
+def store_raw(
+    conn: Connection,
+    *,
+    flow: str,
+    kind: str,
+    amazon_id: str,
+    body: bytes,
+    content_type: str = "application/json",
+    now: dt.datetime,
+) -> bool:
+    """Store ``body`` unless this exact content is already stored; True when it was new."""
+    digest = content_hash(body)
+    exists = conn.execute(
+        select(_RAW.c.id).where(
+            _RAW.c.flow == flow,
+            _RAW.c.kind == kind,
+            _RAW.c.amazon_id == amazon_id,
+            _RAW.c.content_hash == digest,
+        )
+    ).first()
+    if exists is not None:
+        return False
+    conn.execute(
+        _RAW.insert().values(
+            flow=flow,
+            kind=kind,
+            amazon_id=amazon_id,
+            content_hash=digest,
+            content_type=content_type,
+            body=body,
+            fetched_at=now,
+        )
+    )
+    return True
+
+
+def latest_records(conn: Connection, *, flow: str, kind: str) -> list[StoredRecord]:
+    """The newest stored version of each Amazon id of ``kind``, oldest id first."""
+    rows = conn.execute(
+        select(_RAW)
+        .where(_RAW.c.flow == flow, _RAW.c.kind == kind)
+        .order_by(_RAW.c.amazon_id, _RAW.c.id)
+    )
+    newest: dict[str, StoredRecord] = {}
+    for row in rows:
+        newest[row.amazon_id] = _record(row)
+    return list(newest.values())
+
+
+def records_for(conn: Connection, *, amazon_id: str) -> list[StoredRecord]:
+    """Every stored version of one Amazon id, across kinds and flows (for the audit trail)."""
+    rows = conn.execute(select(_RAW).where(_RAW.c.amazon_id == amazon_id).order_by(_RAW.c.id))
+    return [_record(row) for row in rows]
+
+
+def get_watermark(conn: Connection, *, flow: str, stream: str) -> str | None:
+    row = conn.execute(
+        select(_WATERMARK.c.value).where(_WATERMARK.c.flow == flow, _WATERMARK.c.stream == stream)
+    ).first()
+    return None if row is None else str(row.value)
+
+
+def set_watermark(
+    conn: Connection, *, flow: str, stream: str, value: str, now: dt.datetime
+) -> None:
+    """Move a watermark; call it in the transaction that stored the records it covers."""
+    updated = conn.execute(
+        _WATERMARK.update()
+        .where(_WATERMARK.c.flow == flow, _WATERMARK.c.stream == stream)
+        .values(value=value, updated_at=now)
+    ).rowcount
+    if not updated:
+        conn.execute(
+            _WATERMARK.insert().values(flow=flow, stream=stream, value=value, updated_at=now)
+        )
