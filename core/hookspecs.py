@@ -70,9 +70,11 @@ def render(
 
     The same entries, mapping and context give the same documents byte for byte (keys,
     idempotency keys, payloads), which is what makes re-runs harmless and ``--dry-run`` honest.
-    Every document's ``totals`` must equal, per currency, what its entries carry, rounded to the
-    target's decimals with :func:`ml_connector.ledger.money.allocate` so no minor unit is created
-    or lost. A canonical account, item, contact or tax with no mapping stops *that* document:
+    Each document's ``totals`` states, per currency, the debit side of the postings it carries;
+    the documents rendered from a set of entries together carry exactly the entries' debits (an
+    entry split over several documents, say payments plus a journal, is split, never doubled).
+    Where the target keeps fewer decimals, round with :func:`ml_connector.ledger.money.allocate`
+    so no minor unit is created or lost. A canonical account, item, contact or tax with no mapping stops *that* document:
     return a :class:`~ml_connector.core.targets.RenderProblem` for it instead of guessing.
     """
 

@@ -60,8 +60,9 @@ class Document:
 
     ``key`` is deterministic (flow, target, entry, kind), so re-rendering yields the same key and
     the outbox ignores it. ``payload`` is the target's own object as plain JSON-able data (money as
-    ``Decimal``). ``totals`` is what the document carries per currency, for the conformance check
-    that rendering neither creates nor loses a minor unit. ``depends_on`` names documents that
+    ``Decimal``). ``totals`` is the debit side, per currency, of the ledger postings the document
+    carries: the conformance suite checks that a set of entries' documents together carry
+    exactly the entries' debits, so rendering neither creates nor loses a minor unit. ``depends_on`` names documents that
     must be confirmed first (a payment after its invoice); ``natural_key`` is the field a
     look-up-before-create searches by.
     """
