@@ -73,7 +73,9 @@ def validate_account_path(path: object) -> str:
             f"account must start with one of {', '.join(ROOTS)}", field="account", value=path
         )
     if len(segments) < 2:
-        raise InputError("account needs at least one segment below its root", field="account", value=path)
+        raise InputError(
+            "account needs at least one segment below its root", field="account", value=path
+        )
     for segment in segments[1:]:
         if not _SEGMENT.match(segment):
             raise InputError(f"bad account segment {segment!r}", field="account", value=path)

@@ -51,7 +51,9 @@ class Posting:
         validate_account_path(self.account)
         minor_units(self.currency)
         object.__setattr__(
-            self, "amount", require_exact(self.amount, self.currency, field=f"amount on {self.account}")
+            self,
+            "amount",
+            require_exact(self.amount, self.currency, field=f"amount on {self.account}"),
         )
 
     def negated(self) -> Posting:
@@ -71,7 +73,9 @@ def _frozen_meta(meta: Mapping[str, str] | None) -> Mapping[str, str]:
     items = dict(meta or {})
     for key, value in items.items():
         if not isinstance(key, str) or not isinstance(value, str):
-            raise InputError("entry metadata keys and values must be strings", field="meta", value=(key, value))
+            raise InputError(
+                "entry metadata keys and values must be strings", field="meta", value=(key, value)
+            )
     return MappingProxyType(dict(sorted(items.items())))
 
 
@@ -97,19 +101,27 @@ class JournalEntry:
         if not isinstance(self.id, str) or not self.id.startswith(ID_PREFIX):
             raise InputError(f"entry id must start with {ID_PREFIX!r}", field="id", value=self.id)
         if not isinstance(self.date, dt.date) or isinstance(self.date, dt.datetime):
-            raise InputError("entry date must be a date", source=self.id, field="date", value=self.date)
+            raise InputError(
+                "entry date must be a date", source=self.id, field="date", value=self.date
+            )
         if not self.source_ref:
             raise InputError("entry needs a source reference", source=self.id, field="source_ref")
         postings = tuple(self.postings)
         if len(postings) < 2:
-            raise UnbalancedEntryError(f"entry {self.id} needs at least two postings, has {len(postings)}")
+            raise UnbalancedEntryError(
+                f"entry {self.id} needs at least two postings, has {len(postings)}"
+            )
         if not all(isinstance(p, Posting) for p in postings):
             raise InputError("postings must be Posting records", source=self.id, field="postings")
         object.__setattr__(self, "postings", postings)
         object.__setattr__(self, "meta", _frozen_meta(self.meta))
-        imbalance = {cur: total for cur, total in totals_by_currency(postings).items() if total != 0}
+        imbalance = {
+            cur: total for cur, total in totals_by_currency(postings).items() if total != 0
+        }
         if imbalance:
-            detail = ", ".join(f"{cur} {format_amount(t, cur)}" for cur, t in sorted(imbalance.items()))
+            detail = ", ".join(
+                f"{cur} {format_amount(t, cur)}" for cur, t in sorted(imbalance.items())
+            )
             raise UnbalancedEntryError(
                 f"entry {self.id} ({self.description!r}) does not balance: off by {detail}"
             )

@@ -27,7 +27,11 @@ class SettlementHeader:
     source: str = ""  # file name or report document id the header was read from
 
     def __post_init__(self) -> None:
-        require_exact(self.total_amount, self.currency, field=f"total-amount of settlement {self.settlement_id}")
+        require_exact(
+            self.total_amount,
+            self.currency,
+            field=f"total-amount of settlement {self.settlement_id}",
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +67,9 @@ class SettlementLine:
 
     def __post_init__(self) -> None:
         require_exact(
-            self.amount, self.currency, field=f"amount of settlement {self.settlement_id} line {self.line_no}"
+            self.amount,
+            self.currency,
+            field=f"amount of settlement {self.settlement_id} line {self.line_no}",
         )
 
     @property

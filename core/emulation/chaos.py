@@ -23,7 +23,9 @@ class Fault(enum.Enum):
     THROTTLE = "throttle"  # answer 429 as the service does
     SERVER_ERROR = "server_error"  # answer 500/503 without applying anything
     TIMEOUT = "timeout"  # raise a timeout before the request reaches the service's state
-    EXPIRE_TOKEN = "expire_token"  # the caller's access token expires now; answer as the service does
+    EXPIRE_TOKEN = (
+        "expire_token"  # the caller's access token expires now; answer as the service does
+    )
     LOSE_RESPONSE = "lose_response"  # apply the request, then lose the response (raise a timeout)
 
 
