@@ -20,6 +20,8 @@ from typing import Any
 from sqlalchemy import Connection, func, select, update
 
 from ml_connector.core import jsoncodec
+from ml_connector.core.alerts import resolve_alerts
+from ml_connector.core.errors import ConfigError
 from ml_connector.core.schema import OutboxDocument, PushAttempt
 from ml_connector.core.targets import Document
 
@@ -256,3 +258,53 @@ def status_counts(
     if target is not None:
         stmt = stmt.where(_OUTBOX.c.target == target)
     return Counter({row[0]: int(row[1]) for row in conn.execute(stmt)})
+
+
+def replay_failed(
+    conn: Connection,
+    *,
+    flow: str | None = None,
+    keys: Iterable[str] | None = None,
+    now: dt.datetime,
+) -> int:
+    """Put failed documents back to pending (after the user fixed the cause); returns how many."""
+    stmt = update(_OUTBOX).where(_OUTBOX.c.status == FAILED)
+    if flow is not None:
+        stmt = stmt.where(_OUTBOX.c.flow == flow)
+    if keys is not None:
+        stmt = stmt.where(_OUTBOX.c.key.in_(list(keys)))
+    changed = conn.execute(stmt.values(status=PENDING, updated_at=now)).rowcount or 0
+    return int(changed)
+
+
+def settle_in_doubt(
+    conn: Connection, key: str, *, target_id: str | None, resend: bool, now: dt.datetime
+) -> int:
+    """The user's verdict on a document held in doubt: it is there (with ``target_id``) or not.
+
+    Raises when the document is not in doubt, so a typo cannot re-send a posted document.
+    """
+    row = conn.execute(select(_OUTBOX.c.status).where(_OUTBOX.c.key == key)).first()
+    if row is None:
+        raise ConfigError(f"no document {key!r} in the outbox")
+    if row.status != IN_DOUBT:
+        raise ConfigError(f"document {key!r} is {row.status}, not in doubt; nothing to settle")
+    if resend:
+        set_status(conn, key, PENDING, now=now)
+        record_attempt(
+            conn, key, action="resend", outcome="pending", message="user: not in target", now=now
+        )
+    else:
+        set_status(conn, key, DONE, target_id=target_id, error="", now=now)
+        record_attempt(
+            conn,
+            key,
+            action="confirm",
+            outcome="exists",
+            target_id=target_id,
+            message="user: found in target",
+            now=now,
+        )
+    flow = conn.execute(select(_OUTBOX.c.flow).where(_OUTBOX.c.key == key)).scalar_one()
+    resolve_alerts(conn, flow=flow, kind="in_doubt", key=key, now=now)
+    return 1

@@ -1,0 +1,218 @@
+"""Book: settlement documents from the raw store (or from files) into the ledger, whole or not at all.
+
+For each settlement the booking stage parses the flat file, runs the posting rules and, in ONE
+transaction, stores the raw document, writes the entries and records the settlement's status.
+A settlement on hold or with unmapped lines writes no entry at all; it raises an alert that says
+why and is booked by a later run once a corrected report or a rule arrives. A settlement booked
+before from the same content is recognised by its hash and skipped without parsing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import hashlib
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from sqlalchemy import Connection, select
+
+from ml_connector.core import rawstore
+from ml_connector.core.alerts import raise_alert, resolve_alerts
+from ml_connector.core.amazon.settlement_file import open_settlement_file
+from ml_connector.core.schema import SettlementStatus
+from ml_connector.ledger.posting import Booking, book_settlement
+from ml_connector.ledger.rules import RuleTable
+from ml_connector.ledger.store import Ledger
+
+_STATUS = SettlementStatus.__table__  # type: ignore[attr-defined]
+
+BOOKED, HOLD, UNMAPPED, ALREADY_BOOKED = "booked", "hold", "unmapped", "already-booked"
+
+
+@dataclass(frozen=True)
+class BookingResult:
+    """What happened to one settlement: its status, why, and how many entries were written."""
+
+    settlement_id: str
+    status: str  # booked | already-booked | hold | unmapped
+    reason: str = ""
+    entries_written: int = 0
+    source: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def settlement_status(conn: Connection, *, flow: str, settlement_id: str) -> Any:
+    return conn.execute(
+        select(_STATUS).where(_STATUS.c.flow == flow, _STATUS.c.settlement_id == settlement_id)
+    ).first()
+
+
+def booked_settlements(conn: Connection, *, flow: str | None = None) -> list[Any]:
+    stmt = select(_STATUS).order_by(_STATUS.c.settlement_id)
+    if flow is not None:
+        stmt = stmt.where(_STATUS.c.flow == flow)
+    return list(conn.execute(stmt))
+
+
+def _set_status(
+    conn: Connection,
+    *,
+    flow: str,
+    settlement_id: str,
+    status: str,
+    reason: str,
+    source: str,
+    digest: str,
+    mode: str,
+    now: dt.datetime,
+) -> None:
+    values = {
+        "status": status,
+        "reason": reason,
+        "source": source,
+        "content_hash": digest,
+        "mode": mode,
+        "updated_at": now,
+    }
+    updated = conn.execute(
+        _STATUS.update()
+        .where(_STATUS.c.flow == flow, _STATUS.c.settlement_id == settlement_id)
+        .values(**values)
+    ).rowcount
+    if not updated:
+        conn.execute(_STATUS.insert().values(flow=flow, settlement_id=settlement_id, **values))
+
+
+def _open(document: bytes | Path) -> BinaryIO:
+    return open(document, "rb") if isinstance(document, Path) else io.BytesIO(document)
+
+
+def _plain(raw: BinaryIO) -> BinaryIO:
+    """The uncompressed bytes of a document that may arrive gzipped (as report documents do)."""
+    head = raw.read(2)
+    raw.seek(0)
+    return gzip.GzipFile(fileobj=raw, mode="rb") if head == b"\x1f\x8b" else raw  # type: ignore[return-value]
+
+
+def _gzip_and_hash(stream: BinaryIO) -> tuple[bytes, str]:
+    """Compress the document for the raw store and hash its *uncompressed* bytes, in one pass."""
+    digest = hashlib.sha256()
+    buffer = io.BytesIO()
+    with gzip.GzipFile(fileobj=buffer, mode="wb", compresslevel=1, mtime=0) as packed:
+        while chunk := stream.read(1 << 20):
+            digest.update(chunk)
+            packed.write(chunk)
+    return buffer.getvalue(), digest.hexdigest()
+
+
+def _explain(booking: Booking) -> str:
+    if booking.status == HOLD:
+        return " ".join(reason.message for reason in booking.hold_reasons)
+    if booking.status == UNMAPPED:
+        parts = []
+        for item in booking.unmapped:
+            parts.append(
+                f"{item.count} line(s) of ({', '.join(item.combination)}) match no posting rule, "
+                f"e.g. {item.example.source or 'line'} line {item.example.line_no}"
+                f"{' order ' + item.example.order_id if item.example.order_id else ''} amount {item.example.amount}"
+            )
+        return "; ".join(parts)
+    return ""
+
+
+def book_settlement_document(
+    ledger: Ledger,
+    *,
+    flow: str,
+    document: bytes | Path,
+    source: str,
+    rules: RuleTable,
+    mode: str = "summary",
+    split_by_month: bool = False,
+    now: dt.datetime,
+) -> BookingResult:
+    """Book one settlement flat file (bytes, gzip or plain, or a path) for ``flow``.
+
+    The document is stored verbatim (compressed) in the raw store in the same transaction as
+    its entries; a document booked before with the same content is skipped unparsed.
+    """
+    with _open(document) as raw:
+        packed, digest = _gzip_and_hash(_plain(raw))
+    with _open(document) as raw, open_settlement_file(raw, source=source) as parsed:
+        with ledger.engine.begin() as conn:
+            previous = settlement_status(conn, flow=flow, settlement_id=parsed.settlement_id)
+        if previous is not None and previous.status == BOOKED and previous.content_hash == digest:
+            return BookingResult(parsed.settlement_id, ALREADY_BOOKED, source=source)
+        booking = book_settlement(
+            parsed.header, parsed, rules, mode=mode, split_by_month=split_by_month
+        )
+        settlement_id = parsed.settlement_id
+    return record_booking(
+        ledger,
+        flow=flow,
+        settlement_id=settlement_id,
+        booking=booking,
+        source=source,
+        mode=mode,
+        raw=(packed, digest),
+        now=now,
+    )
+
+
+def record_booking(
+    ledger: Ledger,
+    *,
+    flow: str,
+    settlement_id: str,
+    booking: Booking,
+    source: str,
+    mode: str,
+    now: dt.datetime,
+    raw: tuple[bytes, str] | None = None,
+) -> BookingResult:
+    """Commit a booking's outcome in one transaction: raw document, entries, status, alerts."""
+    reason = _explain(booking)
+    digest = raw[1] if raw is not None else ""
+    with ledger.engine.begin() as conn:
+        if raw is not None:
+            rawstore.store_raw(
+                conn,
+                flow=flow,
+                kind="settlement_report",
+                amazon_id=settlement_id,
+                body=raw[0],
+                content_type="text/tab-separated-values+gzip",
+                now=now,
+            )
+        written = 0
+        if booking.status == BOOKED:
+            written = ledger.write_in(conn, booking.entries).written
+            for kind in ("hold", "unmapped_line"):
+                resolve_alerts(conn, flow=flow, kind=kind, key=settlement_id, now=now)
+        else:
+            raise_alert(
+                conn,
+                flow=flow,
+                kind="hold" if booking.status == HOLD else "unmapped_line",
+                key=settlement_id,
+                message=f"Settlement {settlement_id} was not booked: {reason}",
+                details={"source": source, "status": booking.status},
+                now=now,
+            )
+        _set_status(
+            conn,
+            flow=flow,
+            settlement_id=settlement_id,
+            status=booking.status,
+            reason=reason,
+            source=source,
+            digest=digest,
+            mode=mode,
+            now=now,
+        )
+    return BookingResult(
+        settlement_id, booking.status, reason=reason, entries_written=written, source=source
+    )
