@@ -1,0 +1,493 @@
+"""Booking a settlement: its lines and deposit become balanced journal entries, or a hold.
+
+The accounting (``shared/DESIGN.md`` §3, ``docs/reconciliation.md``):
+
+- every line posts its ``amount`` to its marketplace's clearing account and the opposite to the
+  account its combination's rule names; a line with a blank or unknown marketplace-name belongs
+  to the settlement's main marketplace (the one most lines name, ties to the first code in
+  alphabetical order);
+- the payout entry takes out of each clearing account exactly what that marketplace's lines put
+  in, and posts the total to the payout bank account (credits it when the total is negative:
+  Amazon charged you), so every clearing account nets to zero for the settlement;
+- **summary** mode books one settlement entry with the lines grouped by account, marketplace and
+  category; **per-order** mode first books each order's item-price and promotion lines as an
+  order entry (Dr receivable, Cr income, tax, promotions), and the settlement entry then moves
+  those amounts from clearing to the receivable instead of booking the income again;
+- with ``split_by_month`` the settlement entry is cut into one entry per calendar month of the
+  lines' posted dates; the payout stays one entry on the deposit date.
+
+Everything is derived from the settlement id and what each entry is, and grouped in a fixed
+order, so booking the same settlement twice, or its lines in any order, yields identical entries.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Literal
+
+from ml_connector.ledger.accounts import validate_account_path
+from ml_connector.ledger.entries import JournalEntry, Posting, entry_id
+from ml_connector.ledger.errors import InputError
+from ml_connector.ledger.marketplaces import by_site
+from ml_connector.ledger.money import format_amount
+from ml_connector.ledger.posting.checks import (
+    HOLD_LINES_DO_NOT_SUM,
+    HOLD_RESERVE_UNPAIRED,
+    HoldReason,
+    UnmappedCombination,
+    hold_reasons,
+    money_text,
+    unmapped_combinations,
+)
+from ml_connector.ledger.posting.conventions import (
+    CATEGORY_CLEARING,
+    CATEGORY_PAYOUT,
+    CATEGORY_RECEIVABLE,
+    CATEGORY_UNRECONCILED,
+    DEFAULT_PAYOUT_ACCOUNT,
+    KIND_ORDER,
+    KIND_PAYOUT,
+    KIND_SETTLEMENT,
+    META_CURRENCY,
+    META_DEPOSIT_DATE,
+    META_DIFFERENCE,
+    META_DIFFERENCE_ACCOUNT,
+    META_END,
+    META_MODE,
+    META_MONTH,
+    META_ORDER_ID,
+    META_RELEASE_NOTE,
+    META_RELEASED_HOLDS,
+    META_SETTLEMENT_ID,
+    META_START,
+    META_TOTAL,
+    MODE_PER_ORDER,
+    MODES,
+    RECEIVABLE_ACCOUNT,
+    clearing_account,
+    home_marketplace,
+    is_clearing,
+    order_source,
+    posting_memo,
+    settlement_source,
+)
+from ml_connector.ledger.rules import Rule, RuleTable
+from ml_connector.ledger.settlement import SettlementHeader, SettlementLine
+
+Mode = Literal["summary", "per-order"]
+Status = Literal["booked", "hold", "unmapped"]
+
+# Per-order mode invoices these: what the customer was charged for an order, and its discounts.
+_INVOICED_TRANSACTION = "order"
+_INVOICED_AMOUNT_TYPES = frozenset({"itemprice", "promotion"})
+
+
+@dataclass(frozen=True, slots=True)
+class Booking:
+    """The outcome of booking one settlement.
+
+    ``status`` is ``booked`` (``entries`` holds everything to write), ``hold`` (a check failed:
+    see ``hold_reasons``) or ``unmapped`` (some lines have no rule: see ``unmapped``). A held or
+    unmapped settlement has no entries: it books whole or not at all. Both lists are filled
+    whatever the status, so one run shows everything to fix.
+    """
+
+    settlement_id: str
+    status: Status
+    entries: tuple[JournalEntry, ...]
+    hold_reasons: tuple[HoldReason, ...]
+    unmapped: tuple[UnmappedCombination, ...]
+
+    @property
+    def booked(self) -> bool:
+        return self.status == "booked"
+
+
+@dataclass(frozen=True, slots=True)
+class HoldRelease:
+    """A bookkeeper's documented decision to book a held settlement anyway.
+
+    ``book_difference_to`` releases a ``lines_do_not_sum`` hold: the difference between the
+    lines and Amazon's total is booked, visibly, to that account. ``accept_unpaired_reserve``
+    releases a ``reserve_unpaired`` hold. ``note`` (required) says why; it is kept in the
+    entries' metadata with the decision.
+    """
+
+    note: str
+    book_difference_to: str | None = None
+    accept_unpaired_reserve: bool = False
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.note, str) or not self.note.strip():
+            raise InputError(
+                "releasing a hold needs a note saying why", field="note", value=self.note
+            )
+        if self.book_difference_to is not None:
+            _require_booking_account(self.book_difference_to, "book_difference_to")
+        if self.book_difference_to is None and not self.accept_unpaired_reserve:
+            raise InputError(
+                "the decision releases nothing: give book_difference_to or accept_unpaired_reserve",
+                field="release",
+            )
+
+    @property
+    def codes(self) -> frozenset[str]:
+        """The hold codes this decision releases."""
+        codes = set()
+        if self.book_difference_to is not None:
+            codes.add(HOLD_LINES_DO_NOT_SUM)
+        if self.accept_unpaired_reserve:
+            codes.add(HOLD_RESERVE_UNPAIRED)
+        return frozenset(codes)
+
+
+def _require_booking_account(account: str, field: str) -> str:
+    validate_account_path(account)
+    if is_clearing(account):
+        raise InputError(
+            "must not be a clearing account: the clearing account is what the booking "
+            "balances against",
+            field=field,
+            value=account,
+        )
+    return account
+
+
+def book_settlement(
+    header: SettlementHeader | None,
+    lines: Iterable[SettlementLine],
+    rules: RuleTable,
+    *,
+    mode: Mode = "summary",
+    split_by_month: bool = False,
+    payout_account: str = DEFAULT_PAYOUT_ACCOUNT,
+) -> Booking:
+    """Book one settlement (its summary row ``header`` and all its ``lines``) with ``rules``."""
+    return _book(header, tuple(lines), rules, mode, split_by_month, payout_account, None)
+
+
+def release_hold(
+    header: SettlementHeader,
+    lines: Iterable[SettlementLine],
+    rules: RuleTable,
+    decision: HoldRelease,
+    *,
+    mode: Mode = "summary",
+    split_by_month: bool = False,
+    payout_account: str = DEFAULT_PAYOUT_ACCOUNT,
+) -> Booking:
+    """Book a held settlement under ``decision``, recording the decision in every entry.
+
+    Only the holds the decision names are released; any other hold still holds the settlement
+    (and a ``summary_missing``, ``foreign_line`` or ``mixed_currencies`` hold cannot be released:
+    those need a corrected file). A decision naming a hold the settlement does not have is an
+    error, so a stale decision is never applied to a corrected file by accident.
+    """
+    return _book(header, tuple(lines), rules, mode, split_by_month, payout_account, decision)
+
+
+def _book(
+    header: SettlementHeader | None,
+    lines: tuple[SettlementLine, ...],
+    rules: RuleTable,
+    mode: str,
+    split_by_month: bool,
+    payout_account: str,
+    decision: HoldRelease | None,
+) -> Booking:
+    if mode not in MODES:
+        raise InputError(f"mode must be one of {', '.join(MODES)}", field="mode", value=mode)
+    _require_booking_account(payout_account, "payout_account")
+    settlement_id = header.settlement_id if header else (lines[0].settlement_id if lines else "")
+    matched = [rules.match(line) for line in lines]
+    holds = hold_reasons(header, lines, matched)
+    released: frozenset[str] = frozenset()
+    if decision is not None:
+        present = {hold.code for hold in holds}
+        stale = decision.codes - present
+        if stale:
+            raise InputError(
+                f"settlement {settlement_id} is not held for {', '.join(sorted(stale))}; "
+                "the decision does not apply to this file",
+                field="release",
+                value=sorted(stale),
+            )
+        released = decision.codes
+        holds = tuple(hold for hold in holds if hold.code not in released)
+    unmapped = unmapped_combinations(lines, matched)
+    if holds or unmapped or header is None:
+        status: Status = "hold" if holds or header is None else "unmapped"
+        return Booking(settlement_id, status, (), holds, unmapped)
+    rule_of = [rule for rule in matched if rule is not None]
+    book = _SettlementBook(header, lines, rule_of, mode, payout_account, decision)
+    return Booking(settlement_id, "booked", book.entries(split_by_month), (), ())
+
+
+# A grouped amount on the target side: (account, marketplace, category, order id).
+_Target = tuple[str, str, str, str]
+
+
+@dataclass
+class _Part:
+    """What one settlement entry (the whole settlement, or one month of it) accumulates."""
+
+    clearing: defaultdict[str, Decimal]
+    targets: defaultdict[_Target, Decimal]
+    last_posted: dt.date
+
+    @classmethod
+    def empty(cls, day: dt.date) -> _Part:
+        return cls(defaultdict(Decimal), defaultdict(Decimal), day)
+
+
+class _SettlementBook:
+    """Builds the entries of one settlement that passed every check."""
+
+    def __init__(
+        self,
+        header: SettlementHeader,
+        lines: Sequence[SettlementLine],
+        rules: Sequence[Rule],
+        mode: str,
+        payout_account: str,
+        decision: HoldRelease | None,
+    ) -> None:
+        self.header = header
+        self.lines = lines
+        self.rules = rules
+        self.mode = mode
+        self.payout_account = payout_account
+        self.decision = decision
+        self.currency = header.currency
+        self.end_day = header.end.date()
+        self.main_marketplace = _main_marketplace(lines, header.currency)
+        self.meta = self._settlement_meta()
+
+    def _settlement_meta(self) -> dict[str, str]:
+        header = self.header
+        meta = {
+            META_SETTLEMENT_ID: header.settlement_id,
+            META_TOTAL: format_amount(header.total_amount, header.currency),
+            META_CURRENCY: header.currency,
+            META_DEPOSIT_DATE: header.deposit_date.isoformat(),
+            META_START: header.start.isoformat(),
+            META_END: header.end.isoformat(),
+            META_MODE: self.mode,
+        }
+        if self.decision is not None:
+            meta[META_RELEASED_HOLDS] = ",".join(sorted(self.decision.codes))
+            meta[META_RELEASE_NOTE] = self.decision.note.strip()
+            if self.decision.book_difference_to is not None:
+                meta[META_DIFFERENCE_ACCOUNT] = self.decision.book_difference_to
+                meta[META_DIFFERENCE] = format_amount(self.difference, self.currency)
+        return meta
+
+    @property
+    def difference(self) -> Decimal:
+        """What Amazon's total says beyond the lines (zero unless a hold was released)."""
+        lines_sum: Decimal = sum((line.amount for line in self.lines), Decimal(0))
+        total: Decimal = self.header.total_amount
+        return total - lines_sum
+
+    def marketplace_of(self, line: SettlementLine) -> str:
+        found = by_site(line.marketplace)
+        return found.code if found is not None else self.main_marketplace
+
+    def invoiced(self, line: SettlementLine) -> bool:
+        return (
+            self.mode == MODE_PER_ORDER
+            and bool(line.order_id)
+            and line.transaction_type.strip().casefold() == _INVOICED_TRANSACTION
+            and line.amount_type.strip().casefold() in _INVOICED_AMOUNT_TYPES
+        )
+
+    def entries(self, split_by_month: bool) -> tuple[JournalEntry, ...]:
+        orders = self._order_entries() if self.mode == MODE_PER_ORDER else []
+        parts = self._parts(split_by_month)
+        settlement_entries = [
+            entry
+            for key, part in sorted(parts.items())
+            if (entry := self._settlement_entry(key, part, split_by_month)) is not None
+        ]
+        return (*orders, *settlement_entries, self._payout_entry(parts.values()))
+
+    # --- settlement entries ----------------------------------------------------------------
+
+    def _parts(self, split_by_month: bool) -> dict[str, _Part]:
+        parts: dict[str, _Part] = {}
+        for line, rule in zip(self.lines, self.rules, strict=True):
+            day = line.posted_date or self.end_day
+            key = f"{day:%Y-%m}" if split_by_month else ""
+            part = parts.setdefault(key, _Part.empty(day))
+            part.last_posted = max(part.last_posted, day)
+            marketplace = self.marketplace_of(line)
+            part.clearing[marketplace] += line.amount
+            if self.invoiced(line):
+                target = (RECEIVABLE_ACCOUNT, marketplace, CATEGORY_RECEIVABLE, line.order_id)
+            else:
+                target = (rule.account, marketplace, rule.category, "")
+            part.targets[target] -= line.amount
+        difference_account = self.decision.book_difference_to if self.decision else None
+        if difference_account is not None:
+            # The released difference goes with the settlement's last month, where Amazon
+            # closed the settlement and the missing amount would have been.
+            last = parts[max(parts)] if parts else parts.setdefault("", _Part.empty(self.end_day))
+            last.clearing[self.main_marketplace] += self.difference
+            target = (difference_account, self.main_marketplace, CATEGORY_UNRECONCILED, "")
+            last.targets[target] -= self.difference
+        return parts
+
+    def _settlement_entry(self, key: str, part: _Part, split: bool) -> JournalEntry | None:
+        postings = [
+            Posting(
+                clearing_account(mp), amount, self.currency, mp, posting_memo(CATEGORY_CLEARING)
+            )
+            for mp, amount in sorted(part.clearing.items())
+        ]
+        postings += [
+            Posting(account, amount, self.currency, mp, posting_memo(category, order_id))
+            for (account, mp, category, order_id), amount in sorted(part.targets.items())
+        ]
+        postings = [p for p in postings if p.amount != 0]
+        if len(postings) < 2:
+            return None  # everything in this part netted to zero: nothing to book
+        sid = self.header.settlement_id
+        period = f"{self.header.start.date()} to {self.header.end.date()}"
+        if split:
+            description = f"Amazon settlement {sid} ({period}), lines posted in {key}"
+            ident = entry_id("amazon", "settlement", sid, "lines", key)
+            meta = {**self.meta, META_MONTH: key}
+            day = part.last_posted
+        else:
+            description = f"Amazon settlement {sid} ({period})"
+            ident = entry_id("amazon", "settlement", sid, "lines")
+            meta = self.meta
+            day = self.end_day
+        return JournalEntry(
+            id=ident,
+            date=day,
+            description=description,
+            source_ref=settlement_source(sid),
+            postings=tuple(postings),
+            kind=KIND_SETTLEMENT,
+            meta=meta,
+        )
+
+    # --- payout ------------------------------------------------------------------------------
+
+    def _payout_entry(self, parts: Iterable[_Part]) -> JournalEntry:
+        """The deposit (or charge). Always booked, even when nothing moved: it is the record
+        that the settlement was booked, and it carries the settlement's facts."""
+        put_in: defaultdict[str, Decimal] = defaultdict(Decimal)
+        for part in parts:
+            for marketplace, amount in part.clearing.items():
+                put_in[marketplace] += amount
+        total = self.header.total_amount
+        clearing_memo = posting_memo(CATEGORY_CLEARING)
+        postings = [
+            Posting(clearing_account(mp), -amount, self.currency, mp, clearing_memo)
+            for mp, amount in sorted(put_in.items())
+            if amount != 0
+        ]
+        if not postings:
+            # A settlement of zero with nothing in clearing: a zero leg keeps the entry whole.
+            zero = Decimal(0)
+            mp = self.main_marketplace
+            postings.append(Posting(clearing_account(mp), zero, self.currency, mp, clearing_memo))
+        postings.append(
+            Posting(
+                self.payout_account,
+                total,
+                self.currency,
+                self.main_marketplace,
+                posting_memo(CATEGORY_PAYOUT),
+            )
+        )
+        sid = self.header.settlement_id
+        amount_text = money_text(abs(total), self.currency)
+        if total > 0:
+            description = f"Amazon payout for settlement {sid}: deposit of {amount_text}"
+        elif total < 0:
+            description = (
+                f"Amazon charge for settlement {sid}: {amount_text} taken from the bank account "
+                "(the settlement was negative, so Amazon charged rather than paid)"
+            )
+        else:
+            description = (
+                f"Amazon settlement {sid} paid nothing: its marketplaces offset each other"
+            )
+        return JournalEntry(
+            id=entry_id("amazon", "settlement", sid, "payout"),
+            date=self.header.deposit_date.date(),
+            description=description,
+            source_ref=settlement_source(sid),
+            postings=tuple(postings),
+            kind=KIND_PAYOUT,
+            meta=self.meta,
+        )
+
+    # --- per-order invoices ------------------------------------------------------------------
+
+    def _order_entries(self) -> list[JournalEntry]:
+        by_order: defaultdict[str, list[tuple[SettlementLine, Rule]]] = defaultdict(list)
+        for line, rule in zip(self.lines, self.rules, strict=True):
+            if self.invoiced(line):
+                by_order[line.order_id].append((line, rule))
+        entries = []
+        for order_id in sorted(by_order):
+            entry = self._order_entry(order_id, by_order[order_id])
+            if entry is not None:
+                entries.append(entry)
+        return entries
+
+    def _order_entry(
+        self, order_id: str, lines: Sequence[tuple[SettlementLine, Rule]]
+    ) -> JournalEntry | None:
+        receivable: defaultdict[str, Decimal] = defaultdict(Decimal)
+        credits: defaultdict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
+        for line, rule in lines:
+            marketplace = self.marketplace_of(line)
+            receivable[marketplace] += line.amount
+            credits[(rule.account, marketplace, rule.category)] -= line.amount
+        postings = [
+            Posting(
+                RECEIVABLE_ACCOUNT, amount, self.currency, mp, posting_memo(CATEGORY_RECEIVABLE)
+            )
+            for mp, amount in sorted(receivable.items())
+        ]
+        postings += [
+            Posting(account, amount, self.currency, mp, posting_memo(category))
+            for (account, mp, category), amount in sorted(credits.items())
+        ]
+        postings = [p for p in postings if p.amount != 0]
+        if len(postings) < 2:
+            return None  # the order's charges and discounts cancel out: nothing to invoice
+        sid = self.header.settlement_id
+        first_posted = min(line.posted_date or self.end_day for line, _ in lines)
+        return JournalEntry(
+            id=entry_id("amazon", "settlement", sid, "order", order_id),
+            date=first_posted,
+            description=f"Amazon order {order_id} (settled in {sid})",
+            source_ref=order_source(order_id),
+            postings=tuple(postings),
+            kind=KIND_ORDER,
+            meta={**self.meta, META_ORDER_ID: order_id},
+        )
+
+
+def _main_marketplace(lines: Sequence[SettlementLine], currency: str) -> str:
+    """The marketplace most lines name; ties go to the alphabetically first code."""
+    counts: Counter[str] = Counter()
+    for line in lines:
+        found = by_site(line.marketplace)
+        if found is not None:
+            counts[found.code] += 1
+    if not counts:
+        home: str = home_marketplace(currency)
+        return home
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return ranked[0][0]
