@@ -1,0 +1,1 @@
+"""One module per Accounting API resource; each exposes the handlers ``app.HANDLERS`` routes to."""
