@@ -172,7 +172,9 @@ class EmulatedTarget:
     ``mapping`` fits the emulator's seeded chart of accounts; ``count_documents`` counts, from
     the emulator's own state, how many objects each of our document keys produced (the demo's
     duplicate and missing figures come from it, never from our outbox); ``info`` is the JSON
-    printed by ``ml-connector emulate NAME``.
+    printed first by ``ml-connector emulate NAME``: credentials and endpoints, where every value
+    that starts with ``/`` is a path the command prefixes with the served base URL (so
+    ``{"url": "/api.xro/2.0"}`` prints as ``{"url": "http://127.0.0.1:PORT/api.xro/2.0"}``).
     """
 
     handle: Any
