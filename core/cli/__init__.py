@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from ml_connector.core.cli import targets_cmd  # noqa: F401  (registers commands)
+from ml_connector.core.cli import (  # noqa: F401  (importing registers the commands)
+    emulate_cmd,
+    operate_cmds,
+    targets_cmd,
+)
 from ml_connector.core.cli.app import app
 
 

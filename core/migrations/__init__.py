@@ -1,0 +1,1 @@
+"""Alembic version folders of the engine's tables (raw store, outbox, alerts, ...)."""
