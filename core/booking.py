@@ -13,6 +13,7 @@ import datetime as dt
 import gzip
 import hashlib
 import io
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -22,6 +23,7 @@ from sqlalchemy import Connection, select
 from ml_connector.core import rawstore
 from ml_connector.core.alerts import raise_alert, resolve_alerts
 from ml_connector.core.amazon.settlement_file import open_settlement_file
+from ml_connector.core.revisions import revise_booking
 from ml_connector.core.schema import SettlementStatus
 from ml_connector.ledger.posting import Booking, book_settlement
 from ml_connector.ledger.rules import RuleTable
@@ -109,18 +111,25 @@ def _gzip_and_hash(stream: BinaryIO) -> tuple[bytes, str]:
 
 
 def _explain(booking: Booking) -> str:
+    """Why a settlement was not booked, in words a bookkeeper can act on."""
     if booking.status == HOLD:
         return " ".join(reason.message for reason in booking.hold_reasons)
     if booking.status == UNMAPPED:
-        parts = []
-        for item in booking.unmapped:
-            parts.append(
-                f"{item.count} line(s) of ({', '.join(item.combination)}) match no posting rule, "
-                f"e.g. {item.example.source or 'line'} line {item.example.line_no}"
-                f"{' order ' + item.example.order_id if item.example.order_id else ''} amount {item.example.amount}"
-            )
-        return "; ".join(parts)
+        return "; ".join(
+            f"{item.line_count} line(s) of ({', '.join(item.combination)}) match no posting rule, "
+            f"e.g. {item.example_text}"
+            for item in booking.unmapped
+        )
     return ""
+
+
+def _alert_details(booking: Booking, source: str) -> dict[str, object]:
+    return {
+        "source": source,
+        "status": booking.status,
+        "hold_reasons": [reason.to_dict() for reason in booking.hold_reasons],
+        "unmapped": [item.to_dict() for item in booking.unmapped],
+    }
 
 
 def book_settlement_document(
@@ -133,11 +142,14 @@ def book_settlement_document(
     mode: str = "summary",
     split_by_month: bool = False,
     now: dt.datetime,
+    also: Callable[[Connection], None] | None = None,
 ) -> BookingResult:
     """Book one settlement flat file (bytes, gzip or plain, or a path) for ``flow``.
 
     The document is stored verbatim (compressed) in the raw store in the same transaction as
-    its entries; a document booked before with the same content is skipped unparsed.
+    its entries; a document booked before with the same content is skipped unparsed. ``also``
+    runs inside that transaction (the pull moves its watermark there); it does not run when
+    the document is skipped.
     """
     with _open(document) as raw:
         packed, digest = _gzip_and_hash(_plain(raw))
@@ -159,6 +171,7 @@ def book_settlement_document(
         mode=mode,
         raw=(packed, digest),
         now=now,
+        also=also,
     )
 
 
@@ -172,8 +185,13 @@ def record_booking(
     mode: str,
     now: dt.datetime,
     raw: tuple[bytes, str] | None = None,
+    also: Callable[[Connection], None] | None = None,
 ) -> BookingResult:
-    """Commit a booking's outcome in one transaction: raw document, entries, status, alerts."""
+    """Commit a booking's outcome in one transaction: raw document, entries, status, alerts.
+
+    ``also(conn)`` runs last in the same transaction, for what must commit with the booking
+    (a pull's watermark, the raw records a backfill booked from).
+    """
     reason = _explain(booking)
     digest = raw[1] if raw is not None else ""
     with ledger.engine.begin() as conn:
@@ -189,7 +207,9 @@ def record_booking(
             )
         written = 0
         if booking.status == BOOKED:
-            written = ledger.write_in(conn, booking.entries).written
+            # A rolled-back settlement is booked as a new revision, on new entry ids.
+            entries = revise_booking(conn, booking.entries, settlement_id=settlement_id)
+            written = ledger.write_in(conn, entries).written
             for kind in ("hold", "unmapped_line"):
                 resolve_alerts(conn, flow=flow, kind=kind, key=settlement_id, now=now)
         else:
@@ -199,7 +219,7 @@ def record_booking(
                 kind="hold" if booking.status == HOLD else "unmapped_line",
                 key=settlement_id,
                 message=f"Settlement {settlement_id} was not booked: {reason}",
-                details={"source": source, "status": booking.status},
+                details=_alert_details(booking, source),
                 now=now,
             )
         _set_status(
@@ -213,6 +233,8 @@ def record_booking(
             mode=mode,
             now=now,
         )
+        if also is not None:
+            also(conn)
     return BookingResult(
         settlement_id, booking.status, reason=reason, entries_written=written, source=source
     )

@@ -106,3 +106,15 @@ def ledger(db_url: str) -> Iterator[Ledger]:
     """A migrated, empty :class:`Ledger` on ``db_url``."""
     with Ledger.open(db_url) as opened:
         yield opened
+
+
+# The conformance suite every target must pass runs here for every installed target (Xero, Wave)
+# and for the one-file example target of docs/plugins.md, registered as a third party would.
+pytest_plugins = ["ml_connector.testing"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    from ml_connector.testing import register_target
+    from tests.core import tiny_target
+
+    register_target("tally", tiny_target)

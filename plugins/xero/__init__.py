@@ -15,6 +15,7 @@ is sent on every write too, but Xero remembers it only minutes.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -517,6 +518,7 @@ def _live_references(state: Any, kind: str) -> Counter[str]:
 def emulated_target(seed: int, clock: Clock, chaos: Chaos) -> EmulatedTarget:
     """A fresh emulated organisation, connected, with a mapping suggested from its own chart."""
     from ml_connector.plugins.xero.emulator import XeroEmulator
+    from ml_connector.plugins.xero.emulator.seed import BOOKKEEPER_MAPPING
 
     emulated = XeroEmulator(clock=clock, chaos=chaos, seed=seed)
     values = {
@@ -527,7 +529,10 @@ def emulated_target(seed: int, clock: Clock, chaos: Chaos) -> EmulatedTarget:
     }
     credentials = Credentials(values, on_save=values.__setitem__)
     with httpx.Client(transport=httpx.MockTransport(emulated.handle)) as http:
-        mapping = suggest_mapping(connect(credentials=credentials, http=http, clock=clock))
+        suggested = suggest_mapping(connect(credentials=credentials, http=http, clock=clock))
+    mapping = dataclasses.replace(
+        suggested, accounts={**BOOKKEEPER_MAPPING, **dict(suggested.accounts)}
+    )
 
     def count_documents(documents: Sequence[Document]) -> dict[str, int]:
         counts = {kind: _live_references(emulated.state, kind) for kind in _EMULATOR_KINDS}

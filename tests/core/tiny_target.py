@@ -36,6 +36,14 @@ from ml_connector.core.targets import (
     TargetMapping,
 )
 from ml_connector.ledger.entries import JournalEntry
+from ml_connector.ledger.marketplaces import MARKETPLACES
+from ml_connector.ledger.posting.conventions import (
+    DEFAULT_PAYOUT_ACCOUNT,
+    RECEIVABLE_ACCOUNT,
+    RESERVE_ACCOUNT,
+    clearing_account,
+)
+from ml_connector.ledger.rules import default_rules
 
 BASE = "https://tally.example/api"
 
@@ -195,7 +203,6 @@ def look_up(session: TallySession, document: Document) -> LookupResult:
 def emulator(seed: int, clock: Clock, chaos: Chaos) -> EmulatedTarget:
     token = f"tally-token-{seed}"
     emu = TallyEmulator(chaos, token)
-    accounts = {}
 
     def count_documents(documents: Sequence[Document]) -> dict[str, int]:
         counts = Counter(j["ref"] for j in emu.journals)
@@ -204,18 +211,16 @@ def emulator(seed: int, clock: Clock, chaos: Chaos) -> EmulatedTarget:
     return EmulatedTarget(
         handle=emu.handle,
         credentials={"token": token},
-        mapping=TargetMapping(accounts=_AccountsByName(accounts)),
+        mapping=TargetMapping(accounts=canonical_accounts()),
         count_documents=count_documents,
         info={"url": BASE, "token": token},
         state=emu,
     )
 
 
-class _AccountsByName(dict[str, str]):
+def canonical_accounts() -> dict[str, str]:
     """Tally accepts any account name, so every canonical account maps to itself."""
-
-    def __contains__(self, key: object) -> bool:
-        return isinstance(key, str)
-
-    def __getitem__(self, key: str) -> str:
-        return key
+    names = {rule.account for rule in default_rules()}
+    names |= {clearing_account(m.code) for m in MARKETPLACES}
+    names |= {RESERVE_ACCOUNT, RECEIVABLE_ACCOUNT, DEFAULT_PAYOUT_ACCOUNT}
+    return {name: name for name in sorted(names)}

@@ -19,7 +19,14 @@ from ml_connector.plugins.xero.emulator.state import IdFactory, Tenant
 # (code, name, type, tax type, status, extra fields)
 CHART: tuple[tuple[str, str, str, str, str, dict[str, Any]], ...] = (
     ("090", "Business Bank", "BANK", "NONE", "ACTIVE", {"BankAccountNumber": "121000248-4410"}),
-    ("091", "Amazon Clearing", "BANK", "NONE", "ACTIVE", {"BankAccountNumber": "AMZN-CLEARING"}),
+    ("091", "Amazon Clearing US", "BANK", "NONE", "ACTIVE", {"BankAccountNumber": "AMZN-CLEARING"}),
+    # One clearing account per foreign marketplace, in its currency (a multi-currency org).
+    ("092", "Amazon Clearing CA", "BANK", "NONE", "ACTIVE", {"CurrencyCode": "CAD"}),
+    ("093", "Amazon Clearing UK", "BANK", "NONE", "ACTIVE", {"CurrencyCode": "GBP"}),
+    ("094", "Amazon Clearing DE", "BANK", "NONE", "ACTIVE", {"CurrencyCode": "EUR"}),
+    ("095", "Amazon Clearing JP", "BANK", "NONE", "ACTIVE", {"CurrencyCode": "JPY"}),
+    ("096", "Amazon Transfers", "CURRENT", "NONE", "ACTIVE", {}),
+    ("097", "Tax Withheld by Amazon", "CURRENT", "NONE", "ACTIVE", {}),
     ("120", "Accounts Receivable", "CURRENT", "NONE", "ACTIVE", {"SystemAccount": "DEBTORS"}),
     ("130", "Amazon Reserve", "CURRENT", "NONE", "ACTIVE", {}),
     (
@@ -34,17 +41,48 @@ CHART: tuple[tuple[str, str, str, str, str, dict[str, Any]], ...] = (
     ("200", "Sales", "REVENUE", "OUTPUT", "ACTIVE", {}),
     ("210", "Shipping Income", "REVENUE", "OUTPUT", "ACTIVE", {}),
     ("220", "Promotional Rebates", "REVENUE", "NONE", "ACTIVE", {}),
+    ("230", "Amazon Refunds", "REVENUE", "OUTPUT", "ACTIVE", {}),
+    ("231", "Amazon Reimbursements", "OTHERINCOME", "NONE", "ACTIVE", {}),
+    ("232", "Amazon Adjustments", "OTHERINCOME", "NONE", "ACTIVE", {}),
+    ("233", "Gift Wrap Income", "REVENUE", "OUTPUT", "ACTIVE", {}),
+    ("234", "Amazon Liquidations", "OTHERINCOME", "NONE", "ACTIVE", {}),
+    ("235", "Restocking Fees Income", "OTHERINCOME", "NONE", "ACTIVE", {}),
     ("310", "Cost of Goods Sold", "DIRECTCOSTS", "INPUT", "ACTIVE", {}),
     ("400", "Amazon Selling Fees", "EXPENSE", "NONE", "ACTIVE", {}),
     ("401", "Amazon FBA Fees", "EXPENSE", "NONE", "ACTIVE", {}),
     ("402", "Amazon Advertising", "EXPENSE", "NONE", "ACTIVE", {}),
+    ("403", "Amazon Storage Fees", "EXPENSE", "NONE", "ACTIVE", {}),
     ("404", "Bank Fees", "EXPENSE", "NONE", "ACTIVE", {}),
+    ("405", "Amazon Closing Fees", "EXPENSE", "NONE", "ACTIVE", {}),
+    ("406", "Amazon FBA Inventory Fees", "EXPENSE", "NONE", "ACTIVE", {}),
+    ("407", "Amazon Other Fees", "EXPENSE", "NONE", "ACTIVE", {}),
+    ("408", "Amazon Refund Commission", "EXPENSE", "NONE", "ACTIVE", {}),
+    ("409", "Amazon Shipping Labels", "EXPENSE", "NONE", "ACTIVE", {}),
+    ("410", "Amazon Subscription", "EXPENSE", "NONE", "ACTIVE", {}),
+    ("411", "Amazon Other", "EXPENSE", "NONE", "ACTIVE", {}),
     ("476", "Old Marketplace Fees", "EXPENSE", "NONE", "ARCHIVED", {}),
     ("800", "Accounts Payable", "CURRLIAB", "NONE", "ACTIVE", {"SystemAccount": "CREDITORS"}),
     ("820", "Sales Tax", "CURRLIAB", "NONE", "ACTIVE", {"SystemAccount": "GST"}),
     ("825", "Marketplace Facilitator Tax", "CURRLIAB", "NONE", "ACTIVE", {}),
     ("960", "Retained Earnings", "EQUITY", "NONE", "ACTIVE", {"SystemAccount": "RETAINEDEARNINGS"}),
 )
+
+# What the seller's bookkeeper mapped by hand where the suggestion from names is not sure: the
+# demo org's answer to "map Amazon fee types to your chart of accounts".
+BOOKKEEPER_MAPPING: dict[str, str] = {
+    "Assets:Amazon:Transfers": "096",
+    "Assets:Tax:WithheldByAmazon": "097",
+    "Expenses:Amazon:Advertising": "402",
+    "Expenses:Amazon:ClosingFees": "405",
+    "Expenses:Amazon:FBAInventoryFees": "406",
+    "Expenses:Amazon:Other": "411",
+    "Expenses:Amazon:RefundCommission": "408",
+    "Expenses:Amazon:ShippingLabels": "409",
+    "Expenses:Amazon:Subscription": "410",
+    "Income:Amazon:Adjustments": "232",
+    "Income:Amazon:Liquidations": "234",
+    "Income:Amazon:RestockingFees": "235",
+}
 
 _CLASS_OF_TYPE = {
     "BANK": "ASSET",
@@ -79,7 +117,14 @@ ITEMS: tuple[tuple[str, str, Decimal], ...] = (
     ("SKU-BOTTLE-750", "Steel bottle 750ml", Decimal("24.00")),
 )
 
-CONTACTS = ("Amazon.com Customers", "Amazon Services LLC")
+CONTACTS = (
+    "Amazon.com Customers",
+    "Amazon.ca Customers",
+    "Amazon.co.uk Customers",
+    "Amazon.de Customers",
+    "Amazon.co.jp Customers",
+    "Amazon Services LLC",
+)
 
 
 def seed_tenant(

@@ -133,11 +133,11 @@ def test_bank_transfer_between_bank_accounts(env: XeroEnv) -> None:
 def test_seeded_chart_and_tracking(env: XeroEnv) -> None:
     accounts = body(env.send("GET", "/Accounts"))["Accounts"]
     by_code = {a["Code"]: a for a in accounts}
-    assert by_code["091"]["Name"] == "Amazon Clearing" and by_code["091"]["Type"] == "BANK"
+    assert by_code["091"]["Name"] == "Amazon Clearing US" and by_code["091"]["Type"] == "BANK"
     assert by_code["090"]["Name"] == "Business Bank" and by_code["090"]["Type"] == "BANK"
     assert by_code["476"]["Status"] == "ARCHIVED"
     banks = body(env.send("GET", "/Accounts", params={"where": 'Type=="BANK"'}))["Accounts"]
-    assert {a["Code"] for a in banks} == {"090", "091"}
+    assert {a["Code"] for a in banks} == {"090", "091", "092", "093", "094", "095"}
     [marketplace] = body(env.send("GET", "/TrackingCategories"))["TrackingCategories"]
     assert [o["Name"] for o in marketplace["Options"]] == ["US", "CA", "UK", "DE", "JP"]
 
