@@ -15,6 +15,7 @@ import hashlib
 import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -26,7 +27,9 @@ from ml_connector.core.amazon.settlement_file import open_settlement_file
 from ml_connector.core.revisions import revise_booking
 from ml_connector.core.schema import SettlementStatus
 from ml_connector.ledger.posting import Booking, book_settlement
+from ml_connector.ledger.posting.conventions import RESERVE_ACCOUNT
 from ml_connector.ledger.rules import RuleTable
+from ml_connector.ledger.settlement import SettlementHeader
 from ml_connector.ledger.store import Ledger
 
 _STATUS = SettlementStatus.__table__  # type: ignore[attr-defined]
@@ -132,6 +135,20 @@ def _alert_details(booking: Booking, source: str) -> dict[str, object]:
     }
 
 
+def reserve_carried_in(ledger: Ledger, header: SettlementHeader | None) -> Decimal | None:
+    """The Amazon reserve the books hold in the settlement's currency before it is booked.
+
+    Settlements are booked in the order Amazon issues them, so this is what the settlement's
+    "Previous Reserve Amount Balance" line should release. The ledger is the database's, so with
+    several sellers of one currency in one database it is their sum: then a lone reserve line
+    still holds the settlement unless the amounts happen to agree (a safe failure).
+    """
+    if header is None:
+        return None
+    balance = ledger.balance(RESERVE_ACCOUNT, currency=header.currency)
+    return balance.get(header.currency, Decimal(0))
+
+
 def book_settlement_document(
     ledger: Ledger,
     *,
@@ -159,7 +176,12 @@ def book_settlement_document(
         if previous is not None and previous.status == BOOKED and previous.content_hash == digest:
             return BookingResult(parsed.settlement_id, ALREADY_BOOKED, source=source)
         booking = book_settlement(
-            parsed.header, parsed, rules, mode=mode, split_by_month=split_by_month
+            parsed.header,
+            parsed,
+            rules,
+            mode=mode,
+            split_by_month=split_by_month,
+            reserve_carried_in=reserve_carried_in(ledger, parsed.header),
         )
         settlement_id = parsed.settlement_id
     return record_booking(

@@ -57,8 +57,15 @@ def mlc_target(mlc_target_name: str):  # type: ignore[no-untyped-def]
 def pytest_collection_modifyitems(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
 ) -> None:
-    """Collect the conformance module beside the user's tests (before -k/-m deselection runs)."""
+    """Collect the conformance module beside the user's tests (before -k/-m deselection runs).
+
+    It joins a run over test folders (the whole suite, a plugin's tests) or one that names a
+    target with ``--mlc-target``, not a run of single test files.
+    """
     if any(item.path == CONFORMANCE_MODULE for item in items):
+        return
+    named_files = [arg for arg in config.args if Path(arg.split("::")[0]).is_file()]
+    if named_files and not config.getoption("--mlc-target"):
         return
     module = pytest.Module.from_parent(session, path=CONFORMANCE_MODULE)
     items.extend(session.genitems(module))

@@ -19,7 +19,7 @@ import httpx
 
 from ml_connector.core import jsoncodec, outbox
 from ml_connector.core.amazon.emulator import generate_seller
-from ml_connector.core.booking import BookingResult, record_booking
+from ml_connector.core.booking import BookingResult, record_booking, reserve_carried_in
 from ml_connector.core.credentials import Credentials
 from ml_connector.core.database import open_database
 from ml_connector.core.emulation import Chaos, FakeClock
@@ -44,7 +44,13 @@ def book_generated_seller(
     rules = default_rules()
     results = []
     for header, lines in seller.settlements:
-        booking = book_settlement(header, lines, rules, mode=mode)  # type: ignore[arg-type]
+        booking = book_settlement(
+            header,
+            lines,
+            rules,
+            mode=mode,  # type: ignore[arg-type]
+            reserve_carried_in=reserve_carried_in(ledger, header),
+        )
         results.append(
             record_booking(
                 ledger,

@@ -165,9 +165,17 @@ def book_settlement(
     mode: Mode = "summary",
     split_by_month: bool = False,
     payout_account: str = DEFAULT_PAYOUT_ACCOUNT,
+    reserve_carried_in: Decimal | None = None,
 ) -> Booking:
-    """Book one settlement (its summary row ``header`` and all its ``lines``) with ``rules``."""
-    return _book(header, tuple(lines), rules, mode, split_by_month, payout_account, None)
+    """Book one settlement (its summary row ``header`` and all its ``lines``) with ``rules``.
+
+    ``reserve_carried_in``, the reserve balance the books hold before this settlement in its
+    currency, lets a lone reserve line (the first reserve, or the last release) book without a
+    hold; without it such a line holds the settlement for a person to confirm.
+    """
+    return _book(
+        header, tuple(lines), rules, mode, split_by_month, payout_account, None, reserve_carried_in
+    )
 
 
 def release_hold(
@@ -187,7 +195,7 @@ def release_hold(
     those need a corrected file). A decision naming a hold the settlement does not have is an
     error, so a stale decision is never applied to a corrected file by accident.
     """
-    return _book(header, tuple(lines), rules, mode, split_by_month, payout_account, decision)
+    return _book(header, tuple(lines), rules, mode, split_by_month, payout_account, decision, None)
 
 
 def _book(
@@ -198,13 +206,14 @@ def _book(
     split_by_month: bool,
     payout_account: str,
     decision: HoldRelease | None,
+    reserve_carried_in: Decimal | None,
 ) -> Booking:
     if mode not in MODES:
         raise InputError(f"mode must be one of {', '.join(MODES)}", field="mode", value=mode)
     _require_booking_account(payout_account, "payout_account")
     settlement_id = header.settlement_id if header else (lines[0].settlement_id if lines else "")
     matched = [rules.match(line) for line in lines]
-    holds = hold_reasons(header, lines, matched)
+    holds = hold_reasons(header, lines, matched, reserve_carried_in)
     released: frozenset[str] = frozenset()
     if decision is not None:
         present = {hold.code for hold in holds}

@@ -101,10 +101,13 @@ def hold_reasons(
     header: SettlementHeader | None,
     lines: Sequence[SettlementLine],
     rules_by_line: Sequence[Rule | None],
+    reserve_carried_in: Decimal | None = None,
 ) -> tuple[HoldReason, ...]:
     """Every reason to hold the settlement, in a fixed order; empty when it may be booked.
 
     ``rules_by_line`` is the rule each line matched (None when unmapped), index for index.
+    ``reserve_carried_in`` is the reserve the books hold from earlier settlements in this
+    settlement's currency, when the caller knows it (None: unknown).
     """
     reasons: list[HoldReason] = []
     settlement_id = (
@@ -163,21 +166,36 @@ def hold_reasons(
                     releasable=True,
                 )
             )
-    reserve_reason = _unpaired_reserve(lines, rules_by_line, settlement_id)
+    reserve_reason = _unpaired_reserve(lines, rules_by_line, settlement_id, reserve_carried_in)
     if reserve_reason is not None:
         reasons.append(reserve_reason)
     return tuple(reasons)
 
 
 def _unpaired_reserve(
-    lines: Sequence[SettlementLine], rules_by_line: Sequence[Rule | None], settlement_id: str
+    lines: Sequence[SettlementLine],
+    rules_by_line: Sequence[Rule | None],
+    settlement_id: str,
+    carried_in: Decimal | None,
 ) -> HoldReason | None:
+    """A reserve held with no release of the previous one, or released with no new one.
+
+    When the books say what reserve was carried in, a lone line is explained by them: a new
+    reserve when none was carried (the first, or Amazon starting again), a release of exactly
+    what was carried (Amazon stopped holding one). Only without that knowledge, or when the
+    books disagree with the file, does a lone reserve line hold the settlement.
+    """
     held: dict[str, Decimal] = defaultdict(Decimal)  # category -> amount
     for line, rule in zip(lines, rules_by_line, strict=True):
         if rule is not None and rule.category in (CATEGORY_RESERVE_IN, CATEGORY_RESERVE_OUT):
             held[rule.category] += line.amount
     if (CATEGORY_RESERVE_IN in held) == (CATEGORY_RESERVE_OUT in held):
         return None
+    if carried_in is not None:
+        if CATEGORY_RESERVE_OUT in held and carried_in == 0:
+            return None
+        if CATEGORY_RESERVE_IN in held and held[CATEGORY_RESERVE_IN] == carried_in:
+            return None
     currency = lines[0].currency
     if CATEGORY_RESERVE_OUT in held:
         amount = -held[CATEGORY_RESERVE_OUT]
