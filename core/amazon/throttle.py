@@ -20,6 +20,10 @@ from ml_connector.core.emulation.clock import Clock
 log = logging.getLogger("ml_connector.amazon")
 
 
+_TOKEN_EPSILON = 1e-9
+_MIN_WAIT = 0.001
+
+
 class TokenBucket:
     """``burst`` tokens, refilled continuously at ``rate`` per second; starts full."""
 
@@ -57,10 +61,13 @@ class TokenBucket:
         while True:
             with self._lock:
                 self._refill()
-                if self._tokens >= 1:
-                    self._tokens -= 1
+                if self._tokens >= 1 - _TOKEN_EPSILON:
+                    self._tokens = max(self._tokens - 1, 0.0)
                     return slept
-                delay = (1 - self._tokens) / self.rate
+                # A wait shorter than the clock's resolution would not move it (epoch seconds
+                # near 1.8e9 resolve to ~2e-7 s): the loop would spin forever, so wait at least
+                # a millisecond.
+                delay = max((1 - self._tokens) / self.rate, _MIN_WAIT)
             self._clock.sleep(delay)
             slept += delay
 
