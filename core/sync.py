@@ -21,6 +21,7 @@ from ml_connector.core.credentials import Credentials
 from ml_connector.core.emulation.clock import Clock, utcnow
 from ml_connector.core.plugins import Target
 from ml_connector.core.push import PushReport, push_flow
+from ml_connector.core.revisions import live_entries
 from ml_connector.core.targets import RenderContext, RenderProblem, TargetMapping
 from ml_connector.ledger.store import Ledger
 
@@ -54,7 +55,8 @@ def render_flow(
     if settlement_ids is not None:
         settlements = [s for s in settlements if s in set(settlement_ids)]
     for settlement_id in settlements:
-        entries = ledger.entries_with_meta("settlement_id", settlement_id)
+        # Reversed entries and their reversals (a rollback) are not rendered again.
+        entries = live_entries(ledger.entries_with_meta("settlement_id", settlement_id))
         rendered = target.render(entries=entries, mapping=mapping, context=context)
         summary.settlements += 1
         summary.documents += len(rendered.documents)

@@ -5,7 +5,17 @@ from __future__ import annotations
 from ml_connector.core.cli import (  # noqa: F401  (importing registers the commands)
     emulate_cmd,
     operate_cmds,
+    rollback_cmd,
     targets_cmd,
+)
+    emulate_cmd,
+    flows_cmd,
+    operate_cmds,
+    run_cmd,
+    reconcile_cmd,
+    rollback_cmd,
+    targets_cmd,
+    vault_cmd,
 )
 from ml_connector.core.cli.app import app
 
