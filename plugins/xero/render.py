@@ -94,8 +94,11 @@ def idempotency_key(key: str) -> str:
     return f"{key.split(':', 1)[0]}:{hashlib.sha256(key.encode()).hexdigest()}"
 
 
-def invoice_number(order_id: str) -> str:
-    return f"{INVOICE_PREFIX}{order_id}"
+def invoice_number(order_id: str, revision: str | int = 0) -> str:
+    """``AMZ-<order id>``; a re-booking after a rollback gets ``-R<n>``: Xero keeps a voided
+    invoice's number taken, so the re-posted invoice needs a number of its own."""
+    suffix = f"-R{revision}" if str(revision) not in ("", "0") else ""
+    return f"{INVOICE_PREFIX}{order_id}{suffix}"
 
 
 def embedded_key(narration: str) -> str | None:
@@ -470,7 +473,7 @@ class _Renderer:
             if tracking := self.tracking(entry, posting.marketplace):
                 item["Tracking"] = tracking
             items.append(item)
-        number = invoice_number(order_id)
+        number = invoice_number(order_id, entry.meta.get("revision", 0))
         self.add(
             entry,
             INVOICE,
@@ -559,7 +562,9 @@ class _Renderer:
                 entry,
                 PAYMENT,
                 {
-                    "Invoice": {"InvoiceNumber": invoice_number(order_id)},
+                    "Invoice": {
+                        "InvoiceNumber": invoice_number(order_id, order.meta.get("revision", 0))
+                    },
                     "Account": {"Code": self.code(clearing_account)},
                     "Date": entry.date.isoformat(),
                     "Amount": xero_amount,
@@ -567,7 +572,7 @@ class _Renderer:
                 {currency: order_amount},
                 n=order_id,
                 depends_on=(document_key(self.context, order.id, INVOICE),),
-                description=f"payment of invoice {invoice_number(order_id)}",
+                description=f"payment of invoice {invoice_number(order_id, order.meta.get('revision', 0))}",
             )
         self.journal(entry, remainder, carried)
 

@@ -208,10 +208,11 @@ def test_a_killed_rollback_resumes_and_each_object_is_voided_once(
     assert nets(world.database, sid) == {}
 
 
+@pytest.mark.parametrize("mode", ["summary", "per-order"])
 def test_re_booking_and_re_posting_after_a_rollback_posts_each_document_once(
-    tmp_path: Path,
+    tmp_path: Path, mode: str
 ) -> None:
-    world = make_world(tmp_path, "summary")
+    world = make_world(tmp_path, mode)
     sid = world.settlements[-1]
     old = world.documents(sid)
     world.rollback(sid)
