@@ -68,8 +68,15 @@ class Target:
         self._others = [p for p in pm.get_plugins() if p is not plugin]
 
     def _call(self, hook: str, **kwargs: Any) -> Any:
-        caller = self._pm.subset_hook_caller(hook, remove_plugins=self._others)
-        result = caller(**kwargs)
+        # Not pm.subset_hook_caller: it drops a plugin only if ``hasattr(plugin, hook)``, which
+        # misses an implementation registered under ``specname`` (``emulated_target``), so
+        # another target's emulator could answer for this one.
+        impls = [
+            impl
+            for impl in getattr(self._pm.hook, hook).get_hookimpls()
+            if impl.plugin is self._plugin
+        ]
+        result = impls[-1].function(**{a: kwargs[a] for a in impls[-1].argnames}) if impls else None
         if result is None:
             raise PluginError(f"target {self.name!r} does not implement hook {hook!r}")
         return result
