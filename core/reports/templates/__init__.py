@@ -1,0 +1,1 @@
+"""Jinja templates of the reports; a package only so that wheels ship the ``*.j2`` files."""
