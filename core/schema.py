@@ -123,3 +123,60 @@ class ReportRequest(SQLModel, table=True):
     document_id: str | None = None
     created_at: dt.datetime
     updated_at: dt.datetime
+
+
+class FlowConfig(SQLModel, table=True):
+    """A flow: one Amazon seller account and region joined to one target organisation.
+
+    Configuration only, never a secret: the credentials of both ends live encrypted in
+    ``vault_secret`` (:mod:`ml_connector.core.vault`). ``marketplaces``, ``mapping`` and
+    ``schedule`` are JSON text (:mod:`ml_connector.core.flows` reads and writes them).
+    """
+
+    __tablename__ = "flow"
+
+    name: str = Field(primary_key=True)
+    target: str
+    seller_id: str
+    region: str  # NA | EU | FE
+    marketplaces: str  # JSON list of marketplace ids
+    mode: str = "summary"  # summary | per-order
+    split_by_month: bool = False
+    home_currency: str = "USD"
+    mapping: str = Field(sa_column=Column(Text, nullable=False))  # JSON TargetMapping
+    schedule: str = "{}"  # JSON {job kind: seconds between runs}
+    enabled: bool = True
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class FlowJob(SQLModel, table=True):
+    """When a flow's job (orders, finances, settlements, sync) last ran, how, and when it is due.
+
+    ``lease_owner``/``lease_until`` mark a job being run, so a flow never runs twice at once.
+    """
+
+    __tablename__ = "flow_job"
+
+    flow: str = Field(primary_key=True)
+    kind: str = Field(primary_key=True)
+    next_due_at: dt.datetime | None = None
+    last_started_at: dt.datetime | None = None
+    last_finished_at: dt.datetime | None = None
+    last_status: str = ""  # "" (never ran) | ok | failed
+    last_error: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    failures: int = 0  # consecutive
+    runs: int = 0
+    lease_owner: str | None = None
+    lease_until: dt.datetime | None = None
+
+
+class VaultSecret(SQLModel, table=True):
+    """One credential value, Fernet-encrypted; the plaintext never reaches the database."""
+
+    __tablename__ = "vault_secret"
+
+    scope: str = Field(primary_key=True)  # "flow/<flow>/<service>"
+    name: str = Field(primary_key=True)
+    token: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    updated_at: dt.datetime

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from ml_connector.core.cli import (  # noqa: F401  (importing registers the commands)
     emulate_cmd,
+    flows_cmd,
     operate_cmds,
     reconcile_cmd,
     rollback_cmd,
     targets_cmd,
+    vault_cmd,
 )
     demo_cmd,
     emulate_cmd,
