@@ -1,7 +1,8 @@
 """Book: settlement documents from the raw store (or from files) into the ledger, whole or not at all.
 
-For each settlement the booking stage parses the flat file, runs the posting rules and, in ONE
-transaction, stores the raw document, writes the entries and records the settlement's status.
+For each settlement the booking stage streams the flat file through the posting rules and, in
+ONE transaction, stores the raw document, writes the entries (in chunks, however many) and
+records the settlement's status.
 A settlement on hold or with unmapped lines writes no entry at all; it raises an alert that says
 why and is booked by a later run once a corrected report or a rule arrives. A settlement booked
 before from the same content is recognised by its hash and skipped without parsing.
@@ -13,23 +14,29 @@ import datetime as dt
 import gzip
 import hashlib
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Protocol
 
 from sqlalchemy import Connection, select
 
 from ml_connector.core import rawstore
 from ml_connector.core.alerts import raise_alert, resolve_alerts
 from ml_connector.core.amazon.settlement_file import open_settlement_file
-from ml_connector.core.revisions import revise_booking
+from ml_connector.core.revisions import as_revision, booking_revision
 from ml_connector.core.schema import SettlementStatus
-from ml_connector.ledger.posting import Booking, book_settlement
+from ml_connector.ledger.entries import JournalEntry
+from ml_connector.ledger.posting import (
+    Booking,
+    HoldReason,
+    UnmappedCombination,
+    plan_settlement,
+)
 from ml_connector.ledger.posting.conventions import RESERVE_ACCOUNT
 from ml_connector.ledger.rules import RuleTable
-from ml_connector.ledger.settlement import SettlementHeader
+from ml_connector.ledger.settlement import SettlementHeader, SettlementLine
 from ml_connector.ledger.store import Ledger
 
 _STATUS = SettlementStatus.__table__  # type: ignore[attr-defined]
@@ -60,6 +67,31 @@ def booked_settlements(conn: Connection, *, flow: str | None = None) -> list[Any
     if flow is not None:
         stmt = stmt.where(_STATUS.c.flow == flow)
     return list(conn.execute(stmt))
+
+
+def mark_settlement(
+    conn: Connection,
+    *,
+    flow: str,
+    settlement_id: str,
+    status: str,
+    source: str,
+    mode: str,
+    now: dt.datetime,
+    reason: str = "",
+) -> None:
+    """Record a settlement's status without booking it (for copies of books, e.g. a dry run)."""
+    _set_status(
+        conn,
+        flow=flow,
+        settlement_id=settlement_id,
+        status=status,
+        reason=reason,
+        source=source,
+        digest="",
+        mode=mode,
+        now=now,
+    )
 
 
 def _set_status(
@@ -113,7 +145,18 @@ def _gzip_and_hash(stream: BinaryIO) -> tuple[bytes, str]:
     return buffer.getvalue(), digest.hexdigest()
 
 
-def _explain(booking: Booking) -> str:
+class _Outcome(Protocol):
+    """What :class:`Booking` and :class:`SettlementPlan` both say about a settlement."""
+
+    @property
+    def status(self) -> str: ...
+    @property
+    def hold_reasons(self) -> tuple[HoldReason, ...]: ...
+    @property
+    def unmapped(self) -> tuple[UnmappedCombination, ...]: ...
+
+
+def _explain(booking: _Outcome) -> str:
     """Why a settlement was not booked, in words a bookkeeper can act on."""
     if booking.status == HOLD:
         return " ".join(reason.message for reason in booking.hold_reasons)
@@ -126,7 +169,7 @@ def _explain(booking: Booking) -> str:
     return ""
 
 
-def _alert_details(booking: Booking, source: str) -> dict[str, object]:
+def _alert_details(booking: _Outcome, source: str) -> dict[str, object]:
     return {
         "source": source,
         "status": booking.status,
@@ -149,6 +192,33 @@ def reserve_carried_in(ledger: Ledger, header: SettlementHeader | None) -> Decim
     return balance.get(header.currency, Decimal(0))
 
 
+#: ``progress(phase, done, total)``: how far a phase ("hashing", "checking", "writing") has
+#: read through the document, in bytes of the file as stored (compressed, for a gzip file).
+Progress = Callable[[str, int, int], None]
+
+# Lines between two progress reports and between two "are we there yet" reads of the file
+# position: often enough for a smooth bar, rare enough to cost nothing.
+_PROGRESS_EVERY = 1 << 14
+# Entries per write while streaming order entries, inside the settlement's one transaction.
+WRITE_CHUNK = 2000
+
+
+def _size(document: bytes | Path) -> int:
+    return document.stat().st_size if isinstance(document, Path) else len(document)
+
+
+def _reporting(
+    lines: Iterable[SettlementLine], raw: BinaryIO, phase: str, total: int, progress: Progress
+) -> Iterator[SettlementLine]:
+    """``lines`` unchanged, telling ``progress`` how far into ``raw`` they have read."""
+    progress(phase, 0, total)
+    for count, line in enumerate(lines, 1):
+        if not count % _PROGRESS_EVERY:
+            progress(phase, raw.tell(), total)
+        yield line
+    progress(phase, total, total)
+
+
 def book_settlement_document(
     ledger: Ledger,
     *,
@@ -160,6 +230,7 @@ def book_settlement_document(
     split_by_month: bool = False,
     now: dt.datetime,
     also: Callable[[Connection], None] | None = None,
+    progress: Progress | None = None,
 ) -> BookingResult:
     """Book one settlement flat file (bytes, gzip or plain, or a path) for ``flow``.
 
@@ -167,28 +238,49 @@ def book_settlement_document(
     its entries; a document booked before with the same content is skipped unparsed. ``also``
     runs inside that transaction (the pull moves its watermark there); it does not run when
     the document is skipped.
+
+    The lines stream: one pass checks the settlement and sums its groups, and per-order mode
+    reads the document a second time, inside the transaction, to write each order's entry in
+    chunks. Memory is bounded by the settlement's groups (per-order mode: its orders), never
+    by its lines. ``progress`` is told how far each pass has read.
     """
+    size = _size(document)
+    report: Progress = progress or (lambda phase, done, total: None)
+    report("hashing", 0, size)
     with _open(document) as raw:
         packed, digest = _gzip_and_hash(_plain(raw))
+    report("hashing", size, size)
     with _open(document) as raw, open_settlement_file(raw, source=source) as parsed:
+        settlement_id = parsed.settlement_id
         with ledger.engine.begin() as conn:
-            previous = settlement_status(conn, flow=flow, settlement_id=parsed.settlement_id)
+            previous = settlement_status(conn, flow=flow, settlement_id=settlement_id)
         if previous is not None and previous.status == BOOKED and previous.content_hash == digest:
-            return BookingResult(parsed.settlement_id, ALREADY_BOOKED, source=source)
-        booking = book_settlement(
+            return BookingResult(settlement_id, ALREADY_BOOKED, source=source)
+        lines = _reporting(parsed, raw, "checking", size, report) if progress else parsed
+        plan = plan_settlement(
             parsed.header,
-            parsed,
+            lines,
             rules,
             mode=mode,
             split_by_month=split_by_month,
             reserve_carried_in=reserve_carried_in(ledger, parsed.header),
         )
-        settlement_id = parsed.settlement_id
-    return record_booking(
+
+    def entries() -> Iterator[JournalEntry]:
+        if not plan.needs_second_pass:
+            yield from plan.settlement_entries()
+            return
+        with _open(document) as raw, open_settlement_file(raw, source=source) as again:
+            lines = _reporting(again, raw, "writing", size, report) if progress else again
+            yield from plan.entries(lines)
+
+    return _commit(
         ledger,
         flow=flow,
         settlement_id=settlement_id,
-        booking=booking,
+        outcome=plan,
+        head=plan.settlement_entries(),
+        entries=entries,
         source=source,
         mode=mode,
         raw=(packed, digest),
@@ -214,7 +306,53 @@ def record_booking(
     ``also(conn)`` runs last in the same transaction, for what must commit with the booking
     (a pull's watermark, the raw records a backfill booked from).
     """
-    reason = _explain(booking)
+    return _commit(
+        ledger,
+        flow=flow,
+        settlement_id=settlement_id,
+        outcome=booking,
+        head=booking.entries,
+        entries=lambda: iter(booking.entries),
+        source=source,
+        mode=mode,
+        raw=raw,
+        now=now,
+        also=also,
+    )
+
+
+def _chunks(entries: Iterable[JournalEntry], size: int) -> Iterator[list[JournalEntry]]:
+    chunk: list[JournalEntry] = []
+    for entry in entries:
+        chunk.append(entry)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _commit(
+    ledger: Ledger,
+    *,
+    flow: str,
+    settlement_id: str,
+    outcome: _Outcome,
+    head: Sequence[JournalEntry],
+    entries: Callable[[], Iterable[JournalEntry]],
+    source: str,
+    mode: str,
+    now: dt.datetime,
+    raw: tuple[bytes, str] | None,
+    also: Callable[[Connection], None] | None,
+) -> BookingResult:
+    """The one transaction of a settlement: raw document, entries, status, alerts, ``also``.
+
+    ``head`` are entries known before writing (at least the payout entry of a booked
+    settlement): they decide the booking's revision (:mod:`ml_connector.core.revisions`).
+    ``entries()`` yields every entry to write, ``head`` included, and is written in chunks.
+    """
+    reason = _explain(outcome)
     digest = raw[1] if raw is not None else ""
     with ledger.engine.begin() as conn:
         if raw is not None:
@@ -228,27 +366,29 @@ def record_booking(
                 now=now,
             )
         written = 0
-        if booking.status == BOOKED:
+        if outcome.status == BOOKED:
             # A rolled-back settlement is booked as a new revision, on new entry ids.
-            entries = revise_booking(conn, booking.entries, settlement_id=settlement_id)
-            written = ledger.write_in(conn, entries).written
+            revision = booking_revision(conn, head, settlement_id=settlement_id)
+            for chunk in _chunks(entries(), WRITE_CHUNK):
+                revised = [as_revision(entry, revision) for entry in chunk]
+                written += ledger.write_in(conn, revised).written
             for kind in ("hold", "unmapped_line"):
                 resolve_alerts(conn, flow=flow, kind=kind, key=settlement_id, now=now)
         else:
             raise_alert(
                 conn,
                 flow=flow,
-                kind="hold" if booking.status == HOLD else "unmapped_line",
+                kind="hold" if outcome.status == HOLD else "unmapped_line",
                 key=settlement_id,
                 message=f"Settlement {settlement_id} was not booked: {reason}",
-                details=_alert_details(booking, source),
+                details=_alert_details(outcome, source),
                 now=now,
             )
         _set_status(
             conn,
             flow=flow,
             settlement_id=settlement_id,
-            status=booking.status,
+            status=outcome.status,
             reason=reason,
             source=source,
             digest=digest,
@@ -258,5 +398,5 @@ def record_booking(
         if also is not None:
             also(conn)
     return BookingResult(
-        settlement_id, booking.status, reason=reason, entries_written=written, source=source
+        settlement_id, outcome.status, reason=reason, entries_written=written, source=source
     )

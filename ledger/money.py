@@ -100,9 +100,18 @@ def minor_units(currency: str) -> int:
         ) from None
 
 
+# Quantum per currency, made once: every amount of every line and posting is checked against
+# it, and building it (a scaleb per call) was a measurable part of booking a large settlement.
+_QUANTA: dict[str, Decimal] = {}
+
+
 def quantum(currency: str) -> Decimal:
     """The smallest amount of ``currency``: ``Decimal('0.01')`` for USD, ``Decimal('1')`` for JPY."""
-    return Decimal(1).scaleb(-minor_units(currency))
+    found = _QUANTA.get(currency) if isinstance(currency, str) else None
+    if found is None:
+        found = Decimal(1).scaleb(-minor_units(currency))
+        _QUANTA[currency] = found
+    return found
 
 
 def is_exact(amount: Decimal, currency: str) -> bool:

@@ -23,8 +23,8 @@ order, so booking the same settlement twice, or its lines in any order, yields i
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
@@ -39,6 +39,7 @@ from ml_connector.ledger.posting.checks import (
     HOLD_RESERVE_UNPAIRED,
     HoldReason,
     UnmappedCombination,
+    first_settlement_id,
     hold_reasons,
     money_text,
     unmapped_combinations,
@@ -75,15 +76,12 @@ from ml_connector.ledger.posting.conventions import (
     posting_memo,
     settlement_source,
 )
-from ml_connector.ledger.rules import Rule, RuleTable
+from ml_connector.ledger.posting.tally import SettlementTally
+from ml_connector.ledger.rules import RuleTable
 from ml_connector.ledger.settlement import SettlementHeader, SettlementLine
 
 Mode = Literal["summary", "per-order"]
 Status = Literal["booked", "hold", "unmapped"]
-
-# Per-order mode invoices these: what the customer was charged for an order, and its discounts.
-_INVOICED_TRANSACTION = "order"
-_INVOICED_AMOUNT_TYPES = frozenset({"itemprice", "promotion"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,10 +170,21 @@ def book_settlement(
     ``reserve_carried_in``, the reserve balance the books hold before this settlement in its
     currency, lets a lone reserve line (the first reserve, or the last release) book without a
     hold; without it such a line holds the settlement for a person to confirm.
+
+    Summary mode reads ``lines`` once, as they come; per-order mode keeps them for its second
+    pass. To book a file too large to hold, use :func:`plan_settlement`.
     """
-    return _book(
-        header, tuple(lines), rules, mode, split_by_month, payout_account, None, reserve_carried_in
+    kept = tuple(lines) if mode == MODE_PER_ORDER else lines
+    plan = plan_settlement(
+        header,
+        kept,
+        rules,
+        mode=mode,
+        split_by_month=split_by_month,
+        payout_account=payout_account,
+        reserve_carried_in=reserve_carried_in,
     )
+    return plan.booking(kept if plan.needs_second_pass else ())
 
 
 def release_hold(
@@ -195,26 +204,49 @@ def release_hold(
     those need a corrected file). A decision naming a hold the settlement does not have is an
     error, so a stale decision is never applied to a corrected file by accident.
     """
-    return _book(header, tuple(lines), rules, mode, split_by_month, payout_account, decision, None)
+    kept = tuple(lines) if mode == MODE_PER_ORDER else lines
+    plan = plan_settlement(
+        header,
+        kept,
+        rules,
+        mode=mode,
+        split_by_month=split_by_month,
+        payout_account=payout_account,
+        decision=decision,
+    )
+    return plan.booking(kept if plan.needs_second_pass else ())
 
 
-def _book(
+def plan_settlement(
     header: SettlementHeader | None,
-    lines: tuple[SettlementLine, ...],
+    lines: Iterable[SettlementLine],
     rules: RuleTable,
-    mode: str,
-    split_by_month: bool,
-    payout_account: str,
-    decision: HoldRelease | None,
-    reserve_carried_in: Decimal | None,
-) -> Booking:
+    *,
+    mode: Mode | str = "summary",
+    split_by_month: bool = False,
+    payout_account: str = DEFAULT_PAYOUT_ACCOUNT,
+    reserve_carried_in: Decimal | None = None,
+    decision: HoldRelease | None = None,
+) -> SettlementPlan:
+    """The first (in summary mode the only) pass of booking: ``lines`` are read once, as they
+    stream, and only sums per group are kept (:class:`~.tally.SettlementTally`).
+
+    The plan says whether the settlement books (its status, hold reasons, unmapped
+    combinations) and makes its entries: :meth:`SettlementPlan.entries` needs the same lines a
+    second time in per-order mode (``needs_second_pass``), to make each order's entry.
+    Arguments mean what they mean for :func:`book_settlement` and :func:`release_hold`.
+    """
     if mode not in MODES:
         raise InputError(f"mode must be one of {', '.join(MODES)}", field="mode", value=mode)
     _require_booking_account(payout_account, "payout_account")
-    settlement_id = header.settlement_id if header else (lines[0].settlement_id if lines else "")
-    matched = [rules.match(line) for line in lines]
-    holds = hold_reasons(header, lines, matched, reserve_carried_in)
-    released: frozenset[str] = frozenset()
+    tally = SettlementTally(
+        rules,
+        per_order=mode == MODE_PER_ORDER,
+        settlement_id=header.settlement_id if header else None,
+        currency=header.currency if header else None,
+    ).feed(lines)
+    holds = hold_reasons(header, tally, reserve_carried_in)
+    settlement_id = header.settlement_id if header else first_settlement_id(tally)
     if decision is not None:
         present = {hold.code for hold in holds}
         stale = decision.codes - present
@@ -225,15 +257,79 @@ def _book(
                 field="release",
                 value=sorted(stale),
             )
-        released = decision.codes
-        holds = tuple(hold for hold in holds if hold.code not in released)
-    unmapped = unmapped_combinations(lines, matched)
+        holds = tuple(hold for hold in holds if hold.code not in decision.codes)
+    unmapped = unmapped_combinations(tally)
     if holds or unmapped or header is None:
         status: Status = "hold" if holds or header is None else "unmapped"
-        return Booking(settlement_id, status, (), holds, unmapped)
-    rule_of = [rule for rule in matched if rule is not None]
-    book = _SettlementBook(header, lines, rule_of, mode, payout_account, decision)
-    return Booking(settlement_id, "booked", book.entries(split_by_month), (), ())
+        return SettlementPlan(settlement_id, status, holds, unmapped, None)
+    book = _SettlementBook(header, tally, mode, split_by_month, payout_account, decision)
+    return SettlementPlan(settlement_id, "booked", (), (), book)
+
+
+class SettlementPlan:
+    """A settlement after its first pass: whether it books, and its entries to come.
+
+    ``status``, ``hold_reasons`` and ``unmapped`` mean what they mean on :class:`Booking`. A
+    booked plan makes its entries from its sums; per-order mode's order entries also need the
+    settlement's lines once more (``needs_second_pass``), in any order.
+    """
+
+    __slots__ = ("settlement_id", "status", "hold_reasons", "unmapped", "_book")
+
+    def __init__(
+        self,
+        settlement_id: str,
+        status: Status,
+        hold_reasons: tuple[HoldReason, ...],
+        unmapped: tuple[UnmappedCombination, ...],
+        book: _SettlementBook | None,
+    ) -> None:
+        self.settlement_id = settlement_id
+        self.status = status
+        self.hold_reasons = hold_reasons
+        self.unmapped = unmapped
+        self._book = book
+
+    @property
+    def booked(self) -> bool:
+        return self._book is not None
+
+    @property
+    def needs_second_pass(self) -> bool:
+        """Whether :meth:`entries` needs the lines again (a booked per-order settlement)."""
+        return self._book is not None and self._book.per_order
+
+    def settlement_entries(self) -> tuple[JournalEntry, ...]:
+        """The settlement entries (one, or one per month) and the payout entry, last.
+
+        Made from the first pass's sums alone; empty unless the settlement books.
+        """
+        return self._book.settlement_entries() if self._book is not None else ()
+
+    def order_entries(self, lines: Iterable[SettlementLine]) -> Iterator[JournalEntry]:
+        """Per-order mode: each order's invoice entry, made from a second pass over ``lines``.
+
+        Entries come as the lines do: an order's entry once its adjacent lines end (an order
+        whose lines the first pass saw apart waits for the end of the lines). Raises
+        :class:`InputError` at the end if ``lines`` are not the lines of the first pass.
+        """
+        if self._book is None or not self._book.per_order:
+            return iter(())
+        return self._book.order_entries(lines)
+
+    def entries(self, lines: Iterable[SettlementLine] = ()) -> Iterator[JournalEntry]:
+        """Every entry to write: order entries (per-order mode, from ``lines``), then
+        :meth:`settlement_entries`."""
+        yield from self.order_entries(lines)
+        yield from self.settlement_entries()
+
+    def booking(self, lines: Iterable[SettlementLine] = ()) -> Booking:
+        """The whole outcome in memory, order entries sorted by order id (as
+        :func:`book_settlement` returns it)."""
+        if self._book is None:
+            return Booking(self.settlement_id, self.status, (), self.hold_reasons, self.unmapped)
+        orders = sorted(self.order_entries(lines), key=lambda entry: entry.meta[META_ORDER_ID])
+        return Booking(self.settlement_id, "booked", (*orders, *self.settlement_entries()), (), ())
 
 
 # A grouped amount on the target side: (account, marketplace, category, order id).
@@ -253,27 +349,48 @@ class _Part:
         return cls(defaultdict(Decimal), defaultdict(Decimal), day)
 
 
+class _Order:
+    """One order's invoiced lines, summed: receivable per marketplace, credits per account."""
+
+    __slots__ = ("receivable", "credits", "first_posted")
+
+    def __init__(self, day: dt.date) -> None:
+        self.receivable: defaultdict[str, Decimal] = defaultdict(Decimal)
+        self.credits: defaultdict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
+        self.first_posted = day
+
+    def merge(self, other: _Order) -> None:
+        for marketplace, amount in other.receivable.items():
+            self.receivable[marketplace] += amount
+        for key, amount in other.credits.items():
+            self.credits[key] += amount
+        self.first_posted = min(self.first_posted, other.first_posted)
+
+
 class _SettlementBook:
-    """Builds the entries of one settlement that passed every check."""
+    """Builds the entries of one settlement that passed every check, from its tally."""
 
     def __init__(
         self,
         header: SettlementHeader,
-        lines: Sequence[SettlementLine],
-        rules: Sequence[Rule],
+        tally: SettlementTally,
         mode: str,
+        split_by_month: bool,
         payout_account: str,
         decision: HoldRelease | None,
     ) -> None:
         self.header = header
-        self.lines = lines
-        self.rules = rules
+        self.tally = tally
         self.mode = mode
+        self.per_order = mode == MODE_PER_ORDER
+        self.split_by_month = split_by_month
         self.payout_account = payout_account
         self.decision = decision
         self.currency = header.currency
         self.end_day = header.end.date()
-        self.main_marketplace = _main_marketplace(lines, header.currency)
+        self.main_marketplace = tally.main_marketplace(home_marketplace(header.currency))
+        self._codes: dict[str, str] = {}
+        self._settlement_entries: tuple[JournalEntry, ...] | None = None
         self.meta = self._settlement_meta()
 
     def _settlement_meta(self) -> dict[str, str]:
@@ -298,48 +415,48 @@ class _SettlementBook:
     @property
     def difference(self) -> Decimal:
         """What Amazon's total says beyond the lines (zero unless a hold was released)."""
-        lines_sum: Decimal = sum((line.amount for line in self.lines), Decimal(0))
         total: Decimal = self.header.total_amount
+        lines_sum: Decimal = self.tally.lines_sum
         return total - lines_sum
 
-    def marketplace_of(self, line: SettlementLine) -> str:
-        found = by_site(line.marketplace)
-        return found.code if found is not None else self.main_marketplace
+    def marketplace_code(self, site: str) -> str:
+        """The marketplace a ``marketplace-name`` stands for; blank or unknown: the main one."""
+        code = self._codes.get(site)
+        if code is None:
+            found = by_site(site)
+            code = self._codes[site] = found.code if found is not None else self.main_marketplace
+        return code
 
-    def invoiced(self, line: SettlementLine) -> bool:
-        return (
-            self.mode == MODE_PER_ORDER
-            and bool(line.order_id)
-            and line.transaction_type.strip().casefold() == _INVOICED_TRANSACTION
-            and line.amount_type.strip().casefold() in _INVOICED_AMOUNT_TYPES
-        )
-
-    def entries(self, split_by_month: bool) -> tuple[JournalEntry, ...]:
-        orders = self._order_entries() if self.mode == MODE_PER_ORDER else []
-        parts = self._parts(split_by_month)
-        settlement_entries = [
-            entry
-            for key, part in sorted(parts.items())
-            if (entry := self._settlement_entry(key, part, split_by_month)) is not None
-        ]
-        return (*orders, *settlement_entries, self._payout_entry(parts.values()))
+    def settlement_entries(self) -> tuple[JournalEntry, ...]:
+        # Made once: in per-order mode the settlement entry has a posting per order.
+        if self._settlement_entries is None:
+            parts = self._parts()
+            made = [
+                entry
+                for key, part in sorted(parts.items())
+                if (entry := self._settlement_entry(key, part)) is not None
+            ]
+            self._settlement_entries = (*made, self._payout_entry(parts.values()))
+        return self._settlement_entries
 
     # --- settlement entries ----------------------------------------------------------------
 
-    def _parts(self, split_by_month: bool) -> dict[str, _Part]:
+    def _parts(self) -> dict[str, _Part]:
         parts: dict[str, _Part] = {}
-        for line, rule in zip(self.lines, self.rules, strict=True):
-            day = line.posted_date or self.end_day
-            key = f"{day:%Y-%m}" if split_by_month else ""
-            part = parts.setdefault(key, _Part.empty(day))
+        for (posted, site, rule, order_id), amount in self.tally.groups.items():
+            day = posted or self.end_day
+            key = f"{day:%Y-%m}" if self.split_by_month else ""
+            part = parts.get(key)
+            if part is None:
+                part = parts[key] = _Part.empty(day)
             part.last_posted = max(part.last_posted, day)
-            marketplace = self.marketplace_of(line)
-            part.clearing[marketplace] += line.amount
-            if self.invoiced(line):
-                target = (RECEIVABLE_ACCOUNT, marketplace, CATEGORY_RECEIVABLE, line.order_id)
+            marketplace = self.marketplace_code(site)
+            part.clearing[marketplace] += amount
+            if rule is None:  # an invoiced line: the settlement pays the order's receivable
+                target = (RECEIVABLE_ACCOUNT, marketplace, CATEGORY_RECEIVABLE, order_id)
             else:
                 target = (rule.account, marketplace, rule.category, "")
-            part.targets[target] -= line.amount
+            part.targets[target] -= amount
         difference_account = self.decision.book_difference_to if self.decision else None
         if difference_account is not None:
             # The released difference goes with the settlement's last month, where Amazon
@@ -350,7 +467,7 @@ class _SettlementBook:
             last.targets[target] -= self.difference
         return parts
 
-    def _settlement_entry(self, key: str, part: _Part, split: bool) -> JournalEntry | None:
+    def _settlement_entry(self, key: str, part: _Part) -> JournalEntry | None:
         postings = [
             Posting(
                 clearing_account(mp), amount, self.currency, mp, posting_memo(CATEGORY_CLEARING)
@@ -366,7 +483,7 @@ class _SettlementBook:
             return None  # everything in this part netted to zero: nothing to book
         sid = self.header.settlement_id
         period = f"{self.header.start.date()} to {self.header.end.date()}"
-        if split:
+        if self.split_by_month:
             description = f"Amazon settlement {sid} ({period}), lines posted in {key}"
             ident = entry_id("amazon", "settlement", sid, "lines", key)
             meta = {**self.meta, META_MONTH: key}
@@ -441,62 +558,80 @@ class _SettlementBook:
 
     # --- per-order invoices ------------------------------------------------------------------
 
-    def _order_entries(self) -> list[JournalEntry]:
-        by_order: defaultdict[str, list[tuple[SettlementLine, Rule]]] = defaultdict(list)
-        for line, rule in zip(self.lines, self.rules, strict=True):
-            if self.invoiced(line):
-                by_order[line.order_id].append((line, rule))
-        entries = []
-        for order_id in sorted(by_order):
-            entry = self._order_entry(order_id, by_order[order_id])
+    def order_entries(self, lines: Iterable[SettlementLine]) -> Iterator[JournalEntry]:
+        tally, end_day = self.tally, self.end_day
+        waiting: dict[str, _Order] = {}  # orders whose lines come apart: complete at the end
+        current: _Order | None = None
+        current_id = ""
+        count, total = 0, Decimal(0)
+        for line in lines:
+            rule, invoiced = tally.kind_of(line)
+            order_id = line.order_id
+            if not (invoiced and order_id) or rule is None:
+                continue
+            count += 1
+            total += line.amount
+            day = line.posted_date or end_day
+            if current is None or order_id != current_id:
+                if current is not None:
+                    entry = self._finish_order(current_id, current, waiting)
+                    if entry is not None:
+                        yield entry
+                current, current_id = _Order(day), order_id
+            elif day < current.first_posted:
+                current.first_posted = day
+            marketplace = self.marketplace_code(line.marketplace)
+            current.receivable[marketplace] += line.amount
+            current.credits[(rule.account, marketplace, rule.category)] -= line.amount
+        if current is not None:
+            entry = self._finish_order(current_id, current, waiting)
             if entry is not None:
-                entries.append(entry)
-        return entries
+                yield entry
+        if count != tally.invoiced_lines or total != tally.invoiced_sum:
+            raise InputError(
+                f"settlement {self.header.settlement_id}: the second pass over its lines saw "
+                f"{count} invoiced line(s) summing to {total}, the first {tally.invoiced_lines} "
+                f"summing to {tally.invoiced_sum}; the file changed while it was booked",
+                field="lines",
+            )
+        for order_id in sorted(waiting):
+            entry = self._order_entry(order_id, waiting[order_id])
+            if entry is not None:
+                yield entry
 
-    def _order_entry(
-        self, order_id: str, lines: Sequence[tuple[SettlementLine, Rule]]
+    def _finish_order(
+        self, order_id: str, order: _Order, waiting: dict[str, _Order]
     ) -> JournalEntry | None:
-        receivable: defaultdict[str, Decimal] = defaultdict(Decimal)
-        credits: defaultdict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
-        for line, rule in lines:
-            marketplace = self.marketplace_of(line)
-            receivable[marketplace] += line.amount
-            credits[(rule.account, marketplace, rule.category)] -= line.amount
+        """The entry of an order whose lines just ended, or None while more may come."""
+        if order_id not in self.tally.split_orders:
+            return self._order_entry(order_id, order)
+        if order_id in waiting:
+            waiting[order_id].merge(order)
+        else:
+            waiting[order_id] = order
+        return None
+
+    def _order_entry(self, order_id: str, order: _Order) -> JournalEntry | None:
         postings = [
             Posting(
                 RECEIVABLE_ACCOUNT, amount, self.currency, mp, posting_memo(CATEGORY_RECEIVABLE)
             )
-            for mp, amount in sorted(receivable.items())
+            for mp, amount in sorted(order.receivable.items())
         ]
         postings += [
             Posting(account, amount, self.currency, mp, posting_memo(category))
-            for (account, mp, category), amount in sorted(credits.items())
+            for (account, mp, category), amount in sorted(order.credits.items())
         ]
         postings = [p for p in postings if p.amount != 0]
         if len(postings) < 2:
             return None  # the order's charges and discounts cancel out: nothing to invoice
         sid = self.header.settlement_id
-        first_posted = min(line.posted_date or self.end_day for line, _ in lines)
         return JournalEntry(
             id=entry_id("amazon", "settlement", sid, "order", order_id),
-            date=first_posted,
+            date=order.first_posted,
             description=f"Amazon order {order_id} (settled in {sid})",
             source_ref=order_source(order_id),
             postings=tuple(postings),
             kind=KIND_ORDER,
             meta={**self.meta, META_ORDER_ID: order_id},
         )
-
-
-def _main_marketplace(lines: Sequence[SettlementLine], currency: str) -> str:
-    """The marketplace most lines name; ties go to the alphabetically first code."""
-    counts: Counter[str] = Counter()
-    for line in lines:
-        found = by_site(line.marketplace)
-        if found is not None:
-            counts[found.code] += 1
-    if not counts:
-        home: str = home_marketplace(currency)
-        return home
-    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-    return ranked[0][0]

@@ -2,20 +2,21 @@
 
 A settlement books whole or not at all. :func:`hold_reasons` lists what stops it (each with a
 machine code, a sentence for people, and whether a documented decision may release it);
-:func:`unmapped_combinations` lists the kinds of line no posting rule covers. Both are pure and
-independent of line order.
+:func:`unmapped_combinations` lists the kinds of line no posting rule covers. Both read a
+:class:`~.tally.SettlementTally` of the lines (never the lines themselves), so they cost nothing
+per line and do not depend on the lines' order.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
 from ml_connector.ledger.money import format_amount
 from ml_connector.ledger.posting.conventions import CATEGORY_RESERVE_IN, CATEGORY_RESERVE_OUT
-from ml_connector.ledger.rules import Rule
+from ml_connector.ledger.posting.tally import Seen, SettlementTally, file_position
+from ml_connector.ledger.posting.tally import combination_key as combination_key  # re-export
 from ml_connector.ledger.settlement import SettlementHeader, SettlementLine
 
 HOLD_SUMMARY_MISSING = "summary_missing"
@@ -92,27 +93,20 @@ def describe_line(line: SettlementLine) -> str:
     return f"{where}{order}, {money_text(line.amount, line.currency)}"
 
 
-def _first(lines: Sequence[SettlementLine]) -> SettlementLine:
-    """The line that comes first in the file, whatever order the lines were given in."""
-    return min(lines, key=lambda line: (line.source, line.line_no))
-
-
 def hold_reasons(
     header: SettlementHeader | None,
-    lines: Sequence[SettlementLine],
-    rules_by_line: Sequence[Rule | None],
+    tally: SettlementTally,
     reserve_carried_in: Decimal | None = None,
 ) -> tuple[HoldReason, ...]:
     """Every reason to hold the settlement, in a fixed order; empty when it may be booked.
 
-    ``rules_by_line`` is the rule each line matched (None when unmapped), index for index.
-    ``reserve_carried_in`` is the reserve the books hold from earlier settlements in this
-    settlement's currency, when the caller knows it (None: unknown).
+    ``tally`` holds every line of the settlement, fed with the header's settlement id and
+    currency as the expected ones (:class:`SettlementTally`). ``reserve_carried_in`` is the
+    reserve the books hold from earlier settlements in this settlement's currency, when the
+    caller knows it (None: unknown).
     """
     reasons: list[HoldReason] = []
-    settlement_id = (
-        header.settlement_id if header else (_first(lines).settlement_id if lines else "")
-    )
+    settlement_id = header.settlement_id if header else first_settlement_id(tally)
     if header is None:
         reasons.append(
             HoldReason(
@@ -123,33 +117,34 @@ def hold_reasons(
                 releasable=False,
             )
         )
-    foreign = [line for line in lines if line.settlement_id != settlement_id]
+    foreign = [seen for sid, seen in tally.other_ids.items() if sid != settlement_id]
     if foreign:
-        others = sorted({line.settlement_id for line in foreign})
+        others = sorted(seen.first.settlement_id for seen in foreign)
         reasons.append(
             HoldReason(
                 HOLD_FOREIGN_LINE,
-                f"{len(foreign)} line(s) belong to settlement {', '.join(others)}, not "
-                f"{settlement_id} (first: {describe_line(_first(foreign))}). Two reports were "
-                "probably joined into one file; book each settlement from its own report.",
+                f"{sum(seen.count for seen in foreign)} line(s) belong to settlement "
+                f"{', '.join(others)}, not {settlement_id} (first: {_first_of(foreign)}). Two "
+                "reports were probably joined into one file; book each settlement from its own "
+                "report.",
                 releasable=False,
             )
         )
-    currencies = {line.currency for line in lines} | ({header.currency} if header else set())
+    currencies = set(tally.other_currencies) | ({header.currency} if header else set())
     if len(currencies) > 1:
         expected = header.currency if header else min(currencies)
-        odd = [line for line in lines if line.currency != expected]
+        odd = [seen for cur, seen in tally.other_currencies.items() if cur != expected]
         reasons.append(
             HoldReason(
                 HOLD_MIXED_CURRENCIES,
                 f"Settlement {settlement_id} mixes currencies ({', '.join(sorted(currencies))}); "
-                f"Amazon settles in one currency per report. {len(odd)} line(s) are not in "
-                f"{expected} (first: {describe_line(_first(odd))}). {_DOWNLOAD_AGAIN}",
+                f"Amazon settles in one currency per report. {sum(s.count for s in odd)} line(s) "
+                f"are not in {expected} (first: {_first_of(odd)}). {_DOWNLOAD_AGAIN}",
                 releasable=False,
             )
         )
     elif header is not None:
-        lines_sum = sum((line.amount for line in lines), Decimal(0))
+        lines_sum = tally.lines_sum
         if lines_sum != header.total_amount:
             cur = header.currency
             difference = lines_sum - header.total_amount
@@ -166,17 +161,27 @@ def hold_reasons(
                     releasable=True,
                 )
             )
-    reserve_reason = _unpaired_reserve(lines, rules_by_line, settlement_id, reserve_carried_in)
+    reserve_reason = _unpaired_reserve(tally, settlement_id, reserve_carried_in)
     if reserve_reason is not None:
         reasons.append(reserve_reason)
     return tuple(reasons)
 
 
+def first_settlement_id(tally: SettlementTally) -> str:
+    """The settlement id of the line that comes first in the file ("" without lines)."""
+    if not tally.other_ids:
+        return ""
+    first = min((seen.first for seen in tally.other_ids.values()), key=file_position)
+    settlement_id: str = first.settlement_id
+    return settlement_id
+
+
+def _first_of(groups: Sequence[Seen]) -> str:
+    return describe_line(min((seen.first for seen in groups), key=file_position))
+
+
 def _unpaired_reserve(
-    lines: Sequence[SettlementLine],
-    rules_by_line: Sequence[Rule | None],
-    settlement_id: str,
-    carried_in: Decimal | None,
+    tally: SettlementTally, settlement_id: str, carried_in: Decimal | None
 ) -> HoldReason | None:
     """A reserve held with no release of the previous one, or released with no new one.
 
@@ -185,10 +190,7 @@ def _unpaired_reserve(
     what was carried (Amazon stopped holding one). Only without that knowledge, or when the
     books disagree with the file, does a lone reserve line hold the settlement.
     """
-    held: dict[str, Decimal] = defaultdict(Decimal)  # category -> amount
-    for line, rule in zip(lines, rules_by_line, strict=True):
-        if rule is not None and rule.category in (CATEGORY_RESERVE_IN, CATEGORY_RESERVE_OUT):
-            held[rule.category] += line.amount
+    held = tally.reserve_sums((CATEGORY_RESERVE_IN, CATEGORY_RESERVE_OUT))
     if (CATEGORY_RESERVE_IN in held) == (CATEGORY_RESERVE_OUT in held):
         return None
     if carried_in is not None:
@@ -196,7 +198,7 @@ def _unpaired_reserve(
             return None
         if CATEGORY_RESERVE_IN in held and held[CATEGORY_RESERVE_IN] == carried_in:
             return None
-    currency = lines[0].currency
+    currency = tally.first_line.currency if tally.first_line is not None else ""
     if CATEGORY_RESERVE_OUT in held:
         amount = -held[CATEGORY_RESERVE_OUT]
         message = (
@@ -217,32 +219,15 @@ def _unpaired_reserve(
     return HoldReason(HOLD_RESERVE_UNPAIRED, message, releasable=True)
 
 
-def combination_key(line: SettlementLine) -> tuple[str, str, str]:
-    """A line's combination as rules compare it: trimmed and case-folded."""
-    transaction_type, amount_type, amount_description = line.combination
-    return (
-        transaction_type.strip().casefold(),
-        amount_type.strip().casefold(),
-        amount_description.strip().casefold(),
-    )
-
-
-def unmapped_combinations(
-    lines: Sequence[SettlementLine], rules_by_line: Sequence[Rule | None]
-) -> tuple[UnmappedCombination, ...]:
+def unmapped_combinations(tally: SettlementTally) -> tuple[UnmappedCombination, ...]:
     """Each combination no rule matched, once, with its line count and its first line."""
-    found: dict[tuple[str, str, str], list[SettlementLine]] = defaultdict(list)
-    for line, rule in zip(lines, rules_by_line, strict=True):
-        if rule is None:
-            found[combination_key(line)].append(line)
     result = []
-    for key in sorted(found):
-        group = found[key]
-        example = _first(group)
-        transaction_type, amount_type, amount_description = example.combination
+    for key in sorted(tally.unmapped):
+        seen = tally.unmapped[key]
+        transaction_type, amount_type, amount_description = seen.first.combination
         result.append(
             UnmappedCombination(
-                transaction_type, amount_type, amount_description, len(group), example
+                transaction_type, amount_type, amount_description, seen.count, seen.first
             )
         )
     return tuple(result)
