@@ -33,7 +33,7 @@ import os
 import re
 import stat
 import tempfile
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -197,6 +197,20 @@ class RedactingFilter(logging.Filter):
                 record.exc_text = redact(text, secrets)
                 record.exc_info = None
         return True
+
+
+@contextlib.contextmanager
+def redacted_logs(secrets: Callable[[], Iterable[str]]) -> Iterator[None]:
+    """Mask ``secrets`` in everything the root logger's handlers write, for the ``with`` block."""
+    redaction = RedactingFilter(secrets)
+    handlers = list(logging.getLogger().handlers)
+    for handler in handlers:
+        handler.addFilter(redaction)
+    try:
+        yield
+    finally:
+        for handler in handlers:
+            handler.removeFilter(redaction)
 
 
 # -- the vault ---------------------------------------------------------------------------------

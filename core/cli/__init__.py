@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ml_connector.core.cli import (  # noqa: F401  (importing registers the commands)
+    amazon_cmd,
     emulate_cmd,
     flows_cmd,
     ingest_cmd,
