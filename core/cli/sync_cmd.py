@@ -1,0 +1,103 @@
+"""``ml-connector sync``: pull, book, render and push a flow now; ``--dry-run`` sends nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from ml_connector.core.cli.app import app, console, reports_errors
+from ml_connector.core.cli.options import DB_OPTION
+from ml_connector.core.database import open_database
+from ml_connector.core.dryrun import dry_run
+from ml_connector.core.emulation.clock import SystemClock
+from ml_connector.core.errors import ConfigError
+from ml_connector.core.flows import Flow, get_flow, list_flows
+from ml_connector.core.jobs import default_runners
+from ml_connector.core.plugins import get_target, make_manager
+from ml_connector.core.scheduler import FAILED, JobRun, Scheduler, run_job
+from ml_connector.core.vault import open_vault, redacted_logs
+
+# A sync now is the scheduler's settlements job then its sync job, under the same per-flow lease.
+JOBS = ("settlements", "sync")
+
+
+def _flows(db_flows: list[Flow]) -> list[Flow]:
+    if not db_flows:
+        raise ConfigError("no flows yet: add one with 'ml-connector flows add'")
+    return db_flows
+
+
+def _runs_table(runs: list[JobRun]) -> Table:
+    table = Table(title="Sync")
+    for column in ("flow", "job", "status", "result"):
+        table.add_column(column, overflow="fold")
+    for run in runs:
+        table.add_row(
+            run.flow,
+            run.kind,
+            f"[red]{run.status}[/]" if run.status == FAILED else run.status,
+            run.error or run.summary,
+        )
+    return table
+
+
+@app.command()
+@reports_errors
+def sync(
+    flow: str | None = typer.Option(None, "--flow", help="Only this flow (default: every flow)."),
+    db: str | None = DB_OPTION,
+    dry: bool = typer.Option(
+        False,
+        "--dry-run",
+        help="Send nothing: write every request the target would receive, one JSON file per "
+        "request under OUT/<target>/, in send order, secrets redacted.",
+    ),
+    out: Path | None = typer.Option(None, "--out", help="Folder for the --dry-run requests."),
+) -> None:
+    """Pull new settlements, book them, render and push every document to the flow's target.
+
+    Exits 1 when a job failed; 'ml-connector alerts' says what needs a person.
+    """
+    if dry and out is None:
+        raise typer.BadParameter("--dry-run needs --out DIR", param_hint="--out")
+    database = open_database(db)
+    with database.engine.connect() as conn:
+        chosen = _flows(list_flows(conn)) if flow is None else [get_flow(conn, flow)]
+    if dry:
+        assert out is not None
+        manager = make_manager()
+        for each in chosen:
+            target = get_target(manager, each.target)
+            with console.status(f"{each.name}: planning the requests for {target.info.title}"):
+                planned = dry_run(
+                    database,
+                    flow=each.name,
+                    target=target,
+                    mapping=each.mapping,
+                    mode=each.mode,
+                    out=out,
+                    clock=SystemClock(),
+                )
+            console.print(
+                f"{each.name}: {planned.requests} request(s) for {planned.documents} document(s) "
+                f"written to {planned.directory} ({planned.already_posted} already posted); "
+                "nothing was sent."
+            )
+        return
+    vault = open_vault()
+    runners = default_runners()
+    clock = SystemClock()
+    runs: list[JobRun] = []
+    # A remote service may echo a secret back in an error someone logs: mask them all.
+    with redacted_logs(Scheduler(database, clock, runners, vault=vault).known_secrets):
+        for each in chosen:
+            for kind in JOBS:
+                with console.status(f"{each.name}: {kind}"):
+                    runs.append(
+                        run_job(database, each.name, kind, runners[kind], clock, vault=vault)
+                    )
+    console.print(_runs_table(runs))
+    if any(run.status == FAILED for run in runs):
+        raise typer.Exit(1)
