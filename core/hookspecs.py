@@ -12,6 +12,7 @@ an example, and a test fails if a hook here is missing from that page.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
 
     from ml_connector.core.credentials import Credentials
     from ml_connector.core.emulation import Chaos, Clock
+    from ml_connector.core.oauth import OAuthClient
+    from ml_connector.core.prices import ItemPrice
     from ml_connector.core.targets import (
         Document,
         EmulatedTarget,
@@ -130,4 +133,30 @@ def validate_request(method: str, url: str, headers: dict[str, str], body: Any) 
 
     ``body`` is the parsed JSON body, the GraphQL ``{"query", "variables"}``, or XML as text.
     Used to validate what ``--dry-run`` and ``--record`` wrote against the vendor's schema.
+    """
+
+
+@hookspec(firstresult=True)
+def item_prices(session: Any, since: dt.datetime | None) -> Sequence[ItemPrice]:
+    """The sales prices of the target's items created or changed after ``since`` (all when None).
+
+    Optional: a target without it has no prices, and ``ml-connector prices push`` says so. One
+    :class:`~ml_connector.core.prices.ItemPrice` per item that has a sales price: its code (what
+    the flow's ``items`` mapping maps SKUs to), the amount as ``Decimal`` exactly as the target
+    keeps it (never rounded here: a price Amazon cannot take is reported, not altered), its
+    currency, and when the target last changed it. Read with the target's own delta filter where
+    it has one; returning an item that did not change is harmless (the engine sends only prices
+    that differ from the last one sent), missing one that did is not.
+    """
+
+
+@hookspec(firstresult=True)
+def oauth_client() -> OAuthClient:
+    """Optional: the target's OAuth 2 authorization-code endpoints, for ``ml-connector auth``.
+
+    Return an :class:`~ml_connector.core.oauth.OAuthClient` (authorize URL, token URL, scopes,
+    whether the target accepts PKCE, how the client secret is sent). The engine runs the flow
+    with a loopback redirect, checks ``state``, exchanges the code once and stores the refresh
+    token in the flow's vault scope; ``connect`` later reads it like any other credential.
+    Pure: no network, no secrets. Targets connected by API key or password leave it out.
     """

@@ -111,6 +111,16 @@ class Target:
     def emulator(self, **kw: Any) -> Any:
         return self._call("emulator", **kw)
 
+    def item_prices(self, **kw: Any) -> list[Any]:
+        """The target's changed item prices; a target without the optional hook has none."""
+        if not self.implements("item_prices"):
+            return []
+        return list(self._call("item_prices", **kw))
+
+    def oauth_client(self) -> Any:
+        """The target's OAuth endpoints (optional hook; see :meth:`implements`)."""
+        return self._call("oauth_client")
+
     def validate_request(self, **kw: Any) -> list[str]:
         if not self.implements("validate_request"):
             return []

@@ -180,3 +180,26 @@ class VaultSecret(SQLModel, table=True):
     name: str = Field(primary_key=True)
     token: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     updated_at: dt.datetime
+
+
+class PricePush(SQLModel, table=True):
+    """The last price sent (or refused) for one SKU in one marketplace: one row per listing.
+
+    A price equal to ``amount`` is never sent again, whatever the answer was: an accepted price
+    is already on Amazon, and a refused one would be refused again until the seller changes it.
+    ``amount`` is the decimal string (never a number column).
+    """
+
+    __tablename__ = "price_push"
+
+    flow: str = Field(primary_key=True)
+    sku: str = Field(primary_key=True)
+    marketplace_id: str = Field(primary_key=True)
+    item_code: str
+    currency: str
+    amount: str
+    status: str  # accepted | refused | baseline
+    message: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    submission_id: str | None = None
+    attempts: int = 0
+    updated_at: dt.datetime

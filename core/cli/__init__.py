@@ -4,19 +4,6 @@ from __future__ import annotations
 
 from ml_connector.core.cli import (  # noqa: F401  (importing registers the commands)
     amazon_cmd,
-    demo_cmd,
-    emulate_cmd,
-    flows_cmd,
-    ingest_cmd,
-    operate_cmds,
-    reconcile_cmd,
-    rollback_cmd,
-    run_cmd,
-    sync_cmd,
-    targets_cmd,
-    vault_cmd,
-)
-    amazon_cmd,
     auth_cmd,
     demo_cmd,
     emulate_cmd,

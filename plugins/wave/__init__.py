@@ -40,6 +40,7 @@ from ml_connector.core.errors import (
     TransportError,
 )
 from ml_connector.core.hookspecs import hookimpl
+from ml_connector.core.oauth import OAuthClient
 from ml_connector.core.targets import (
     Dedup,
     Document,
@@ -56,7 +57,7 @@ from ml_connector.core.targets import (
 )
 from ml_connector.ledger.entries import JournalEntry
 from ml_connector.plugins.wave import contract, operations
-from ml_connector.plugins.wave.auth import WaveAuth
+from ml_connector.plugins.wave.auth import TOKEN_URL, WaveAuth
 from ml_connector.plugins.wave.client import API_URL, MutationResult, WaveClient, WaveGraphQLError
 from ml_connector.plugins.wave.render import (
     CUSTOMER,
@@ -126,6 +127,33 @@ def render(
     entries: Sequence[JournalEntry], mapping: TargetMapping, context: RenderContext
 ) -> Rendered:
     return render_entries(entries, mapping, context)
+
+
+# Wave's OAuth guide: https://api.waveapps.com/oauth2/authorize/ (FACTS.md). Scopes are
+# resource:operation (Wave's "OAuth Scopes" page); write does not imply read, hence "*".
+AUTHORIZE_URL = "https://api.waveapps.com/oauth2/authorize/"
+OAUTH_SCOPES = (
+    "account:*",
+    "business:read",
+    "customer:*",
+    "invoice:*",
+    "product:*",
+    "sales_tax:read",
+    "transaction:*",
+    "user:read",
+)
+
+
+@hookimpl
+def oauth_client() -> OAuthClient:
+    """Wave's OAuth 2: client id and secret in the token request's form; no PKCE documented."""
+    return OAuthClient(
+        authorize_url=AUTHORIZE_URL,
+        token_url=TOKEN_URL,
+        scopes=OAUTH_SCOPES,
+        pkce=False,
+        client_auth="body",
+    )
 
 
 # -- push -----------------------------------------------------------------------------------------
@@ -365,6 +393,7 @@ def emulated_target(
     """A fresh emulated business, prepared as the docs ask, with a mapping suggested from it."""
     from ml_connector.plugins.wave.emulated import census, prepare_business
     from ml_connector.plugins.wave.emulator import GRAPHQL_PATH, TOKEN_PATH, WaveEmulator
+    from ml_connector.plugins.wave.emulator.app import AUTHORIZE_PATH
     from ml_connector.plugins.wave.mapping import suggest_mapping
 
     emulated = WaveEmulator(
@@ -393,6 +422,8 @@ def emulated_target(
         info={
             "url": GRAPHQL_PATH,
             "token_url": TOKEN_PATH,
+            "authorize_url": AUTHORIZE_PATH,
+            "api_url": GRAPHQL_PATH,
             "business_id": emulated.business_id,
             "client_id": values["client_id"],
             "client_secret": values["client_secret"],

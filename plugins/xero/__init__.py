@@ -16,6 +16,7 @@ is sent on every write too, but Xero remembers it only minutes.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import hashlib
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -27,6 +28,8 @@ from ml_connector.core.credentials import Credentials
 from ml_connector.core.emulation import Chaos, Clock
 from ml_connector.core.errors import RateLimitedError, TargetError, TransportError
 from ml_connector.core.hookspecs import hookimpl
+from ml_connector.core.oauth import OAuthClient
+from ml_connector.core.prices import ItemPrice
 from ml_connector.core.targets import (
     Dedup,
     Document,
@@ -43,7 +46,13 @@ from ml_connector.core.targets import (
 )
 from ml_connector.ledger.entries import JournalEntry
 from ml_connector.plugins.xero import contract
-from ml_connector.plugins.xero.auth import CONNECTIONS_URL, XeroAuth
+from ml_connector.plugins.xero.auth import (
+    AUTHORIZE_URL,
+    CONNECTIONS_URL,
+    DEFAULT_SCOPES,
+    TOKEN_URL,
+    XeroAuth,
+)
 from ml_connector.plugins.xero.client import (
     API_URL,
     MAX_OBJECTS_PER_CALL,
@@ -52,6 +61,7 @@ from ml_connector.plugins.xero.client import (
     validation_messages,
 )
 from ml_connector.plugins.xero.mapping import suggest_mapping
+from ml_connector.plugins.xero.prices import item_prices as read_item_prices
 from ml_connector.plugins.xero.render import (
     BANK_TRANSACTION,
     BANK_TRANSFER,
@@ -122,6 +132,21 @@ def render(
     entries: Sequence[JournalEntry], mapping: TargetMapping, context: RenderContext
 ) -> Rendered:
     return render_entries(entries, mapping, context)
+
+
+@hookimpl
+def oauth_client() -> OAuthClient:
+    """Xero's identity service: PKCE (S256) on top of the client secret, sent by HTTP Basic.
+
+    ``offline_access`` is among the scopes: without it Xero issues no refresh token.
+    """
+    return OAuthClient(
+        authorize_url=AUTHORIZE_URL,
+        token_url=TOKEN_URL,
+        scopes=DEFAULT_SCOPES,
+        pkce=True,
+        client_auth="basic",
+    )
 
 
 # -- push ---------------------------------------------------------------------------------------
@@ -481,6 +506,14 @@ def undo(session: XeroClient, document: Document, target_id: str) -> PushOutcome
     return undo_document(session, document, target_id)
 
 
+# -- prices back to Amazon ---------------------------------------------------------------------
+
+
+@hookimpl
+def item_prices(session: XeroClient, since: dt.datetime | None) -> Sequence[ItemPrice]:
+    return read_item_prices(session, since)
+
+
 # -- contract and emulator ------------------------------------------------------------------------
 
 
@@ -518,6 +551,7 @@ def _live_references(state: Any, kind: str) -> Counter[str]:
 def emulated_target(seed: int, clock: Clock, chaos: Chaos) -> EmulatedTarget:
     """A fresh emulated organisation, connected, with a mapping suggested from its own chart."""
     from ml_connector.plugins.xero.emulator import XeroEmulator
+    from ml_connector.plugins.xero.emulator.app import API_PREFIX
     from ml_connector.plugins.xero.emulator.seed import BOOKKEEPER_MAPPING
 
     emulated = XeroEmulator(clock=clock, chaos=chaos, seed=seed)
@@ -543,6 +577,17 @@ def emulated_target(seed: int, clock: Clock, chaos: Chaos) -> EmulatedTarget:
         credentials=values,
         mapping=mapping,
         count_documents=count_documents,
-        info={"url": API_URL, "tenant_id": values["tenant_id"]},
+        # Paths starting with "/" are on the emulator's own port ('ml-connector emulate' says
+        # which); 'ml-connector auth xero' uses authorize_url and token_url.
+        info={
+            "url": API_URL,
+            "tenant_id": values["tenant_id"],
+            "api_url": API_PREFIX,
+            "token_url": "/connect/token",
+            "authorize_url": "/identity/connect/authorize",
+            "connections_url": "/connections",
+            "client_id": values["client_id"],
+            "client_secret": values["client_secret"],
+        },
         state=emulated,
     )

@@ -3,7 +3,9 @@
 The contract (``xero-identity.yaml``, FACTS.md and Xero's developer forum):
 
 * ``GET /identity/connect/authorize`` (login.xero.com) consents at once in the emulator and
-  redirects to ``redirect_uri`` with a one-use ``code`` valid 5 minutes;
+  redirects to ``redirect_uri`` with a one-use ``code`` valid 5 minutes. A ``code_challenge``
+  (PKCE, RFC 7636; Xero's "auth code with PKCE" flow, method ``S256`` or ``plain``) binds the
+  code to the ``code_verifier`` the token request must then carry;
 * ``POST /connect/token`` (identity.xero.com), client id and secret by HTTP Basic or in the
   form, ``grant_type=authorization_code`` or ``refresh_token``;
 * access tokens live 30 minutes;
@@ -21,6 +23,8 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import hashlib
+import hmac
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
@@ -35,6 +39,7 @@ ACCESS_TOKEN_SECONDS = 30 * 60
 REFRESH_GRACE_SECONDS = 30 * 60
 REFRESH_UNUSED_SECONDS = 60 * 24 * 3600
 CODE_SECONDS = 5 * 60
+PKCE_METHODS = ("S256", "plain")
 
 
 @dataclass
@@ -50,6 +55,8 @@ class _Code:
     scope: str
     expires_at: float
     used: bool = False
+    challenge: str | None = None
+    challenge_method: str = "plain"
 
 
 @dataclass
@@ -94,9 +101,24 @@ class IdentityService:
         return client
 
     # -- issuing -------------------------------------------------------------------------------
-    def issue_code(self, client_id: str, redirect_uri: str, scope: str) -> str:
+    def issue_code(
+        self,
+        client_id: str,
+        redirect_uri: str,
+        scope: str,
+        *,
+        challenge: str | None = None,
+        challenge_method: str = "plain",
+    ) -> str:
         code = self.ids.token("code")
-        self._codes[code] = _Code(client_id, redirect_uri, scope, self.clock.now() + CODE_SECONDS)
+        self._codes[code] = _Code(
+            client_id,
+            redirect_uri,
+            scope,
+            self.clock.now() + CODE_SECONDS,
+            challenge=challenge,
+            challenge_method=challenge_method,
+        )
         return code
 
     def issue_tokens(self, client_id: str, scope: str) -> dict[str, Any]:
@@ -142,7 +164,20 @@ class IdentityService:
             return json_response(
                 400, {"error": "invalid_request", "error_description": "redirect_uri is required"}
             )
-        code = self.issue_code(client_id, redirect_uri, params.get("scope", ""))
+        challenge = params.get("code_challenge") or None
+        method = params.get("code_challenge_method", "plain")
+        if challenge is not None and method not in PKCE_METHODS:
+            return json_response(
+                400,
+                {"error": "invalid_request", "error_description": "unsupported challenge method"},
+            )
+        code = self.issue_code(
+            client_id,
+            redirect_uri,
+            params.get("scope", ""),
+            challenge=challenge,
+            challenge_method=method,
+        )
         answer = {"code": code, "scope": params.get("scope", "")}
         if "state" in params:
             answer["state"] = params["state"]
@@ -186,6 +221,7 @@ class IdentityService:
             or code.client_id != client.client_id
             or self.clock.now() >= code.expires_at
             or code.redirect_uri != form.get("redirect_uri", "")
+            or not _verifier_matches(code, form.get("code_verifier"))
         ):
             return json_response(400, {"error": "invalid_grant"})
         code.used = True
@@ -204,6 +240,20 @@ class IdentityService:
         if record.rotated_at is None:
             record.rotated_at = now
         return json_response(200, self.issue_tokens(client.client_id, record.scope))
+
+
+def _verifier_matches(code: _Code, verifier: str | None) -> bool:
+    """RFC 7636 §4.6: a code issued with a challenge is redeemed only with its verifier."""
+    if code.challenge is None:
+        return True
+    if not verifier:
+        return False
+    if code.challenge_method == "S256":
+        digest = hashlib.sha256(verifier.encode("ascii", "replace")).digest()
+        derived = base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+    else:
+        derived = verifier
+    return hmac.compare_digest(derived, code.challenge)
 
 
 def _xero_timestamp(epoch_seconds: float) -> str:
