@@ -25,7 +25,9 @@ def tests(session: nox.Session) -> None:
 def tests_pg(session: nox.Session) -> None:
     """The database tests on PostgreSQL at ML_CONNECTOR_TEST_PG_URL (required)."""
     if not os.environ.get("ML_CONNECTOR_TEST_PG_URL"):
-        session.error("set ML_CONNECTOR_TEST_PG_URL, e.g. postgresql+psycopg://postgres@127.0.0.1/postgres")
+        session.error(
+            "set ML_CONNECTOR_TEST_PG_URL, e.g. postgresql+psycopg://postgres@127.0.0.1/postgres"
+        )
     session.install("-e", ".[dev]")
     session.run("pytest", "-k", "postgres", *session.posargs, env={"ML_CONNECTOR_REQUIRE_PG": "1"})
 

@@ -8,7 +8,11 @@ discovery, so this shim does it; every other setting lives in pyproject.toml.
 
 from setuptools import find_packages, setup
 
-FOLDERS = {"core": "ml_connector.core", "ledger": "ml_connector.ledger", "plugins": "ml_connector.plugins"}
+FOLDERS = {
+    "core": "ml_connector.core",
+    "ledger": "ml_connector.ledger",
+    "plugins": "ml_connector.plugins",
+}
 # The conformance suite is a pytest plugin that third-party target authors load with one line,
 # ``pytest_plugins = ["ml_connector.testing"]``; it lives with the engine that defines the contract.
 PUBLIC_ALIASES = {"core/testing": "ml_connector.testing"}

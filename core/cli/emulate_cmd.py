@@ -6,6 +6,7 @@ generated account, so any client, ours or someone else's, can be pointed at it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import threading
@@ -18,25 +19,30 @@ from ml_connector.core.plugins import get_target, make_manager
 
 
 def _absolute(info: dict[str, object], base_url: str) -> dict[str, object]:
-    return {k: (base_url + v if isinstance(v, str) and v.startswith("/") else v) for k, v in info.items()}
+    return {
+        k: (base_url + v if isinstance(v, str) and v.startswith("/") else v)
+        for k, v in info.items()
+    }
 
 
 def _wait_for_interrupt() -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         stop.wait()
-    except KeyboardInterrupt:
-        pass
 
 
 @app.command()
 @reports_errors
 def emulate(
-    name: str = typer.Argument(..., help="amazon, or an installed target (see 'ml-connector targets')."),
+    name: str = typer.Argument(
+        ..., help="amazon, or an installed target (see 'ml-connector targets')."
+    ),
     port: int = typer.Option(0, "--port", help="Port on 127.0.0.1 (0 picks a free one)."),
     seed: int = typer.Option(1, "--seed", help="Seed of the generated account."),
-    orders: int = typer.Option(200, "--orders", help="Amazon only: orders of the generated seller."),
+    orders: int = typer.Option(
+        200, "--orders", help="Amazon only: orders of the generated seller."
+    ),
 ) -> None:
     """Serve an emulator (Amazon's SP-API or a target's API) on a loopback port."""
     if name == "amazon":
