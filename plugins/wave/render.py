@@ -56,6 +56,7 @@ from ml_connector.core.targets import (
 from ml_connector.ledger.entries import JournalEntry, Posting
 from ml_connector.ledger.marketplaces import MARKETPLACES
 from ml_connector.ledger.money import allocate, minor_units
+from ml_connector.ledger.posting.conventions import clearing_account
 
 CLEARING_PREFIX = "Assets:Amazon:Clearing:"
 BANK_PREFIX = "Assets:Bank:"
@@ -305,6 +306,10 @@ class _Renderer:
                     line.marketplace or "",
                 ),
             )
+            if not anchors and self.offsetting_pair(
+                entry, currency, lines, carried, entry_ids=entry_ids, depends_on=depends_on
+            ):
+                continue
             if not anchors:
                 self.problem(
                     entry,
@@ -349,6 +354,54 @@ class _Renderer:
                     entry_ids=entry_ids,
                     depends_on=depends_on,
                 )
+
+    def offsetting_pair(
+        self,
+        entry: JournalEntry,
+        currency: str,
+        lines: Sequence[_Line],
+        carried: Mapping[str, Decimal],
+        *,
+        entry_ids: tuple[str, ...],
+        depends_on: tuple[str, ...],
+    ) -> bool:
+        """Lines that balance among themselves, with a clearing leg that netted to zero.
+
+        A Wave money transaction needs money to move through a Cash & Bank account, yet a
+        settlement whose lines offset each other (tax collected and withheld, a reserve held and
+        released) moves none. It becomes two transactions on the settlement's clearing account,
+        the debits withdrawn and the credits deposited, which leave that account where it was.
+        Returns False when no line names the marketplace whose clearing account anchors them.
+        """
+        marketplace = next((line.marketplace for line in lines if line.marketplace), None)
+        if marketplace is None:
+            return False
+        # The clearing leg of such an entry netted to zero and was left out; the marketplace's
+        # clearing account is where the settlement's money would have moved.
+        clearing = Posting(clearing_account(marketplace), Decimal(0), currency, marketplace)
+        debits = [line for line in lines if line.amount > 0]
+        credits = [line for line in lines if line.amount < 0]
+        moved = sum((line.amount for line in debits), Decimal(0))
+        external = f"amazon:{entry.meta.get('settlement_id') or entry.id}:{entry.kind}:{currency}"
+        halves = (
+            ("out", -moved, debits, {currency: moved}),
+            ("in", moved, credits, {currency: carried.get(currency, Decimal(0)) - moved}),
+        )
+        for side, anchor_amount, own, totals in halves:
+            anchor = _Line(clearing.account, clearing.marketplace, "Amazon clearing", anchor_amount)
+            self.money_transaction(
+                entry,
+                currency,
+                anchor,
+                own,
+                Decimal(0),
+                totals,
+                key=document_key(self.context, entry.id, MONEY_TRANSACTION, f"{currency}:{side}"),
+                external_id=f"{external}:{side}",
+                entry_ids=entry_ids,
+                depends_on=depends_on,
+            )
+        return True
 
     def money_transaction(
         self,
@@ -638,13 +691,13 @@ class _Renderer:
                 )
                 entry_ids.append(order.id)
                 payments.append((order, clearing[0], marketplace, currency, total))
-        for order, clearing_account, marketplace, currency, total in payments:
+        for order, clearing_leg, marketplace, currency, total in payments:
             order_id = order.meta.get("order_id", "")
             number = invoice_number(order_id)
             self.money_transaction(
                 entry,
                 currency,
-                _Line(clearing_account, marketplace, "Amazon clearing", total),
+                _Line(clearing_leg, marketplace, "Amazon clearing", total),
                 [_Line(RECEIVABLE, marketplace, f"payment of invoice {number}", -total)],
                 Decimal(0),
                 {currency: total},

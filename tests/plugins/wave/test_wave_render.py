@@ -6,7 +6,7 @@ import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from wave_plugin_support import booked, context
 
@@ -58,6 +58,8 @@ def _balanced(document: Document) -> bool:
     mode=st.sampled_from(["summary", "per-order"]),
     orders=st.integers(min_value=1, max_value=25),
 )
+# A settlement whose lines offset each other: its clearing leg nets to zero (found by CI).
+@example(seed=501, mode="summary", orders=8)
 def test_render_preserves_totals_to_the_cent(seed: int, mode: str, orders: int) -> None:
     for entries in booked(seed, mode, orders):
         rendered = render_entries(entries, MAPPING, context(mode))
