@@ -53,8 +53,10 @@ class Account:
 
     @property
     def parent(self) -> Account | None:
+        """The account one level up; None for a top-level account such as ``Assets:Amazon``
+        (its root alone, ``Assets``, is a type, not an account)."""
         head, sep, _ = self.path.rpartition(":")
-        return Account(head) if sep else None
+        return Account(head) if sep and ":" in head else None
 
     def child(self, segment: str) -> Account:
         return Account(f"{self.path}:{segment}")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
 
 from ml_connector.ledger.errors import MoneyError
 
@@ -84,6 +84,11 @@ _CURRENCY_CODE = re.compile(r"^[A-Z]{3}$")
 _PLAIN_DECIMAL = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 
 
+# Quantizing or scaling in the default context rounds beyond 28 digits and then refuses; money
+# needs no rounding at all, so these operations get a context wide enough never to round.
+_WIDE = Context(prec=1000)
+
+
 def minor_units(currency: str) -> int:
     """Number of decimals of ``currency`` (JPY 0, USD 2, KWD 3); unknown codes are an error."""
     try:
@@ -119,7 +124,7 @@ def is_exact(amount: Decimal, currency: str) -> bool:
     if not isinstance(amount, Decimal) or not amount.is_finite():
         return False
     q = quantum(currency)
-    return amount == amount.quantize(q)
+    return amount == amount.quantize(q, context=_WIDE)
 
 
 def require_exact(amount: object, currency: str, *, field: str = "amount") -> Decimal:
@@ -131,7 +136,7 @@ def require_exact(amount: object, currency: str, *, field: str = "amount") -> De
     if not amount.is_finite():
         raise MoneyError("money must be finite", field=field, value=str(amount))
     q = quantum(currency)
-    exact = amount.quantize(q)
+    exact = amount.quantize(q, context=_WIDE)
     if exact != amount:
         raise MoneyError(
             f"{currency} has {minor_units(currency)} decimals; this amount has more",
@@ -199,14 +204,16 @@ def parse_amount(
 def to_minor(amount: Decimal, currency: str) -> int:
     """The amount as a whole number of minor units (``Decimal('-12.30')`` USD -> ``-1230``)."""
     exact = require_exact(amount, currency)
-    return int(exact.scaleb(minor_units(currency)))
+    return int(exact.scaleb(minor_units(currency), context=_WIDE))
 
 
 def from_minor(minor: int, currency: str) -> Decimal:
     """Inverse of :func:`to_minor`: ``-1230`` USD -> ``Decimal('-12.30')``."""
     if isinstance(minor, bool) or not isinstance(minor, int):
         raise MoneyError("minor units must be an int", value=minor)
-    return Decimal(minor).scaleb(-minor_units(currency)).quantize(quantum(currency))
+    # Built from its digits, not by scaleb/quantize: those round to the context's 28 digits.
+    sign, digits, _ = Decimal(minor).as_tuple()
+    return Decimal((sign, digits, -minor_units(currency)))
 
 
 def format_amount(amount: Decimal, currency: str) -> str:

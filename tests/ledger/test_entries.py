@@ -185,6 +185,7 @@ def test_account_paths_types_and_navigation() -> None:
     assert clearing.type is AccountType.ASSET
     assert clearing.segments == ("Assets", "Amazon", "Clearing", "US")
     assert clearing.parent == Account("Assets:Amazon:Clearing")
+    assert Account("Assets:Amazon").parent is None, "a root alone is a type, not an account"
     assert clearing.child("FBA") == Account("Assets:Amazon:Clearing:US:FBA")
     assert str(clearing) == "Assets:Amazon:Clearing:US"
     assert account_type("Liabilities:SalesTax:MarketplaceFacilitator") is AccountType.LIABILITY

@@ -166,6 +166,13 @@ def test_minor_units_round_trip_exactly(currency: str, minor: int) -> None:
     assert to_minor(amount, currency) == minor
 
 
+@pytest.mark.parametrize("currency", ["USD", "JPY", "KWD"])
+def test_minor_units_beyond_the_decimal_context_stay_exact(currency: str) -> None:
+    # 40 digits: more than the default decimal context's 28, which rounding would lose.
+    minor = -(10**39) - 7
+    assert to_minor(from_minor(minor, currency), currency) == minor
+
+
 def test_to_minor_refuses_a_fraction_of_the_minor_unit_and_from_minor_a_non_int() -> None:
     with pytest.raises(MoneyError, match="JPY has 0 decimals"):
         to_minor(D("1.5"), "JPY")
