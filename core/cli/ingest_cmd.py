@@ -11,7 +11,6 @@ Booking the same file again changes nothing (``already-booked``).
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 
 import typer
@@ -26,16 +25,22 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from ml_connector.core import jsoncodec
 from ml_connector.core.booking import BOOKED, BookingResult, book_settlement_document
 from ml_connector.core.cli.app import app, console, err_console, reports_errors
 from ml_connector.core.cli.options import DB_OPTION, JSON_OPTION
-from ml_connector.core.database import open_database
+from ml_connector.core.database import Database, open_database
 from ml_connector.core.errors import ConfigError
 from ml_connector.core.flows import MODES, find_flow
+from ml_connector.core.reports import reconcile_all
 from ml_connector.ledger.errors import ConnectorError
 from ml_connector.ledger.rules import RuleTable, default_rules, load_rules
 
 _NOT_BOOKED = ("hold", "unmapped")
+
+
+# Settlements booked from files before any flow is connected live in their own flow.
+DEFAULT_FLOW = "files"
 
 
 def _rules(path: Path | None) -> RuleTable:
@@ -68,16 +73,24 @@ def _table(results: list[tuple[Path, BookingResult | str]]) -> Table:
     return table
 
 
-def _as_json(path: Path, result: BookingResult | str) -> dict[str, object]:
+def _as_json(
+    database: Database, flow: str, path: Path, result: BookingResult | str
+) -> dict[str, object]:
+    """Per settlement, what ``reconcile --json`` says of it, plus the booking's outcome."""
     if isinstance(result, str):
         return {"file": str(path), "status": "error", "reason": result, "entries": 0}
-    return {
-        "file": str(path),
-        "settlement_id": result.settlement_id,
-        "status": result.status,
-        "reason": result.reason,
-        "entries": result.entries_written,
-    }
+    reports = reconcile_all(database, flow=flow, settlement_id=result.settlement_id)
+    data: dict[str, object] = reports.settlements[0].to_dict() if reports.settlements else {}
+    data.update(
+        {
+            "file": str(path),
+            "settlement_id": result.settlement_id,
+            "status": result.status,
+            "reason": result.reason,
+            "entries": result.entries_written,
+        }
+    )
+    return data
 
 
 @app.command("ingest-settlement")
@@ -86,7 +99,11 @@ def ingest_settlement(
     files: list[Path] = typer.Argument(
         ..., exists=True, dir_okay=False, readable=True, help="Settlement flat files (V2 or V1)."
     ),
-    flow: str = typer.Option(..., "--flow", help="The flow the settlements belong to."),
+    flow: str = typer.Option(
+        DEFAULT_FLOW,
+        "--flow",
+        help="The flow the settlements belong to (default: 'files', for books kept from files).",
+    ),
     mode: str | None = typer.Option(
         None,
         "--mode",
@@ -156,7 +173,11 @@ def ingest_settlement(
                 results.append((path, result))
             progress.remove_task(task)
     if as_json:
-        print(json.dumps([_as_json(path, result) for path, result in results], indent=2))
+        print(
+            jsoncodec.dumps(
+                [_as_json(database, flow, path, result) for path, result in results], indent=2
+            )
+        )
     else:
         console.print(_table(results))
     failed = [

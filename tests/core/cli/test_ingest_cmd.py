@@ -123,6 +123,10 @@ def test_per_order_books_the_same_entries_as_booking_in_memory(tmp_path: Path, u
     (reported,) = json.loads(output)
     expected = book_settlement(header, lines, default_rules(), mode="per-order")
     assert reported["status"] == "booked"
+    # The same object as 'reconcile --json', money as exact decimal strings.
+    assert reported["settlement_id"] == "1002" and reported["balanced"] is True
+    assert reported["total_amount"] == reported["lines_sum"] == str(header.total_amount)
+    assert reported["clearing_balance"] in ("0.00", "0")
     assert reported["entries"] == len(expected.entries) == 4  # two orders, settlement, payout
     database = open_database(url)
     stored = {
@@ -198,3 +202,12 @@ def test_an_unknown_mode_is_a_usage_error(tmp_path: Path, url: str) -> None:
     path = write(tmp_path / "s8.txt", *settlement("1008", ROWS))
     code, _ = ingest(url, path, "--mode", "per-line")
     assert code == 2
+
+
+def test_files_book_without_a_flow_into_the_files_flow(tmp_path: Path, url: str) -> None:
+    header, lines = settlement("1009", ROWS)
+    path = write(tmp_path / "s9.txt", header, lines)
+    result = CliRunner().invoke(app, ["ingest-settlement", str(path), "--db", url, "--json"])
+    assert result.exit_code == 0, result.output
+    (reported,) = json.loads(result.output)
+    assert reported["flow"] == "files" and reported["status"] == "booked"
