@@ -39,12 +39,14 @@ def reconcile(
     settlement: str | None = typer.Option(
         None, "--settlement", metavar="ID", help="Only this settlement (and show its categories)."
     ),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print the report as JSON (money as decimal strings), not tables."
+    ),
     json_file: Path | None = typer.Option(
         None,
-        "--json",
+        "--json-file",
         metavar="FILE",
-        help="Also write the report as JSON (money as decimal strings); '-' prints it instead "
-        "of the tables.",
+        help="Also write the report as JSON to FILE ('-' is the same as --json).",
     ),
     html_file: Path | None = typer.Option(
         None,
@@ -65,6 +67,8 @@ def reconcile(
     if settlement is not None and not report.settlements:
         scope = f" in flow {flow}" if flow else ""
         raise ConfigError(f"no settlement {settlement}{scope} has been booked, held or unmapped")
+    if as_json:
+        json_file = STDOUT
     if json_file == STDOUT:
         sys.stdout.write(report.to_json() + "\n")
     else:

@@ -103,7 +103,7 @@ def test_a_hold_or_unmapped_line_exits_one_and_says_why(troubled_db: str) -> Non
 
 def test_json_and_html_files_are_written(troubled_db: str, tmp_path: Path) -> None:
     json_file, html_file = tmp_path / "out.json", tmp_path / "out.html"
-    result = run("--db", troubled_db, "--json", str(json_file), "--html", str(html_file))
+    result = run("--db", troubled_db, "--json-file", str(json_file), "--html", str(html_file))
     assert result.exit_code == 1
     assert f"JSON report written to {json_file}" in result.output.replace("\n", "")
     report = FlowReconciliation.from_json(json_file.read_text(encoding="utf-8"))
@@ -121,7 +121,7 @@ def test_json_and_html_files_are_written(troubled_db: str, tmp_path: Path) -> No
 
 
 def test_json_to_stdout_is_only_json(good_db: str) -> None:
-    result = run("--db", good_db, "--json", "-")
+    result = run("--db", good_db, "--json")
     assert result.exit_code == 0
     data = json.loads(result.stdout)
     assert data["ok"] is True
