@@ -28,24 +28,15 @@ def schema() -> graphql.GraphQLSchema:
     """Wave's schema, its scalars reading input as Wave documents them, built once.
 
     ``Decimal`` is "a signed decimal serialized as a string" (JSON numbers are accepted too, never
-    floats); ``Date`` is ``yyyy-MM-dd``; ``DateTime`` ISO 8601 in UTC. The parsers are the ones
-    the emulator executes with, so both sides read the contract the same way.
+    floats); ``Date`` is ``yyyy-MM-dd``; ``DateTime`` ISO 8601 in UTC. The scalars are wired by
+    the emulator's own :func:`~ml_connector.plugins.wave.emulator.schema.wire_wave_scalars`
+    (variables and inline literals alike, on graphql-core 3.2 and 3.3), so both sides read the
+    contract the same way.
     """
-    from ml_connector.plugins.wave.emulator.schema import (
-        date_from_wire,
-        datetime_from_wire,
-        decimal_from_wire,
-    )
+    from ml_connector.plugins.wave.emulator.schema import wire_wave_scalars
 
     built = graphql.build_ast_schema(graphql.parse(SCHEMA_PATH.read_text(encoding="utf-8")))
-    for name, parse in (
-        ("Decimal", decimal_from_wire),
-        ("Date", date_from_wire),
-        ("DateTime", datetime_from_wire),
-    ):
-        scalar = built.get_type(name)
-        assert isinstance(scalar, graphql.GraphQLScalarType)
-        scalar.parse_value = parse  # type: ignore[method-assign]
+    wire_wave_scalars(built)
     return built
 
 

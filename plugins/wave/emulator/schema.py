@@ -9,6 +9,9 @@ gives the custom scalars their wire behaviour and hangs resolvers on the fields:
   with ``use_decimal``, so ``"amount": 100.00`` in Wave's own example never passes a float);
   floats, booleans, NaN and infinities are refused.
 * ``Date`` (``yyyy-MM-dd``) and ``DateTime`` (``yyyy-MM-ddThh:mm:ss.sssZ``, UTC).
+
+The scalars are wired by :func:`wire_scalar`, which graphql-core 3.2 and 3.3 both honour (see
+there for what 3.3 changed).
 """
 
 from __future__ import annotations
@@ -122,11 +125,7 @@ def build_executable_schema(resolvers: Mapping[str, Mapping[str, Resolver]]) -> 
     resolver for the rest.
     """
     schema = graphql.build_ast_schema(_sdl_document())
-    _wire_scalar(schema, "Decimal", decimal_to_wire, decimal_from_wire, _decimal_literal)
-    _wire_scalar(schema, "Date", date_to_wire, date_from_wire, _literal(date_from_wire))
-    _wire_scalar(
-        schema, "DateTime", datetime_to_wire, datetime_from_wire, _literal(datetime_from_wire)
-    )
+    wire_wave_scalars(schema)
     discount = schema.get_type("InvoiceDiscount")
     assert isinstance(discount, graphql.GraphQLInterfaceType)
     discount.resolve_type = lambda value, _info, _type: value["__typename"]
@@ -144,15 +143,48 @@ def build_executable_schema(resolvers: Mapping[str, Mapping[str, Resolver]]) -> 
     return schema
 
 
-def _wire_scalar(
-    schema: GraphQLSchema,
-    name: str,
+def wire_wave_scalars(schema: GraphQLSchema) -> None:
+    """Give ``schema``'s ``Decimal``, ``Date`` and ``DateTime`` scalars Wave's wire behaviour.
+
+    The emulator executes with these and the contract checker (``plugins/wave/contract.py``)
+    validates with them, so both read a request the same way.
+    """
+    for name, serialize, parse_value, parse_literal in (
+        ("Decimal", decimal_to_wire, decimal_from_wire, _decimal_literal),
+        ("Date", date_to_wire, date_from_wire, _literal(date_from_wire)),
+        ("DateTime", datetime_to_wire, datetime_from_wire, _literal(datetime_from_wire)),
+    ):
+        scalar = schema.get_type(name)
+        if not isinstance(scalar, graphql.GraphQLScalarType):
+            raise KeyError(f"the Wave schema has no scalar {name!r}")
+        wire_scalar(scalar, serialize, parse_value, parse_literal)
+
+
+def wire_scalar(
+    scalar: graphql.GraphQLScalarType,
     serialize: Callable[[object], Any],
     parse_value: Callable[[object], Any],
     parse_literal: Callable[..., Any],
 ) -> None:
-    scalar = schema.get_type(name)
-    assert isinstance(scalar, graphql.GraphQLScalarType)
+    """Replace the behaviour of a scalar ``build_ast_schema`` made, under graphql-core 3.2 or 3.3.
+
+    An SDL scalar is built with pass-through hooks, to be replaced afterwards. graphql-core 3.2
+    calls ``serialize``, ``parse_value`` and ``parse_literal(node, variables)``. graphql-core 3.3
+    renamed the first two ``coerce_output_value`` and ``coerce_input_value`` and reads only the
+    new names, which its constructor copies from the legacy ones once: assigning the legacy names
+    after the build would leave variables and results unconverted there (a ``Decimal`` variable
+    would reach resolvers as the request's ``str``, results go out unserialized). So both names
+    are assigned, the new ones where the installed graphql-core has them.
+
+    Literals go through ``parse_literal`` on both versions: 3.3 still calls it (with the same
+    arguments as 3.2) while ``coerce_input_literal`` is unset, which it is here on purpose. 3.3
+    would call ``coerce_input_literal`` with a copy of a list or object literal that has no
+    source location, so the errors refusing such literals would lose their ``locations`` and
+    differ from 3.2's.
+    """
     scalar.serialize = serialize  # type: ignore[method-assign,assignment]
     scalar.parse_value = parse_value  # type: ignore[method-assign,assignment]
     scalar.parse_literal = parse_literal  # type: ignore[method-assign]
+    for renamed, hook in (("coerce_output_value", serialize), ("coerce_input_value", parse_value)):
+        if hasattr(scalar, renamed):  # graphql-core >= 3.3
+            setattr(scalar, renamed, hook)
