@@ -11,6 +11,8 @@ nox.options.sessions = ["lint", "typecheck", "tests"]
 nox.options.reuse_existing_virtualenvs = True
 
 BENCH_DIR = Path("tests/bench")
+# The folders setup.py maps onto ``ml_connector.<name>`` (mypy must see the same module names).
+PACKAGE_FOLDERS = ("ledger", "core", "plugins")
 
 
 @nox.session
@@ -41,9 +43,27 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    """mypy: strict on the ledger (pyproject.toml sets the per-package strictness)."""
+    """mypy on ``ml_connector.{ledger,core,plugins}``, strict as pyproject.toml sets it.
+
+    mypy applies ``strict = true`` even from a per-module override to every module, so core and
+    plugins are held to the ledger's strictness too.
+
+    The folders install as ``ml_connector.*`` through setuptools' editable finder, which mypy
+    cannot follow: run on the bare folders, mypy names them ``ledger.*``/``core.*`` (so the
+    ``ml_connector.ledger.*`` override never matches) and every ``ml_connector`` import is
+    silently ``Any``. A throwaway tree of links gives mypy the installed names instead.
+    """
     session.install("-e", ".[dev]")
-    session.run("mypy", "ledger", "core")
+    root = Path(session.create_tmp()) / "mypy_path"
+    package = root / "ml_connector"
+    package.mkdir(parents=True, exist_ok=True)
+    for folder in PACKAGE_FOLDERS:
+        link = package / folder
+        if link.is_symlink():  # a reused session may come from another checkout
+            link.unlink()
+        link.symlink_to(Path(__file__).parent.resolve() / folder, target_is_directory=True)
+    packages = [arg for folder in PACKAGE_FOLDERS for arg in ("-p", f"ml_connector.{folder}")]
+    session.run("mypy", *packages, *session.posargs, env={"MYPYPATH": str(root)})
 
 
 @nox.session

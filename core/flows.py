@@ -278,7 +278,7 @@ def make_flow(
     if schedule is not None:
         if not isinstance(schedule, Mapping):
             raise _problem(name, "schedule", "must be a table of job = duration", source)
-        for kind, value in schedule.items():
+        for kind, duration in schedule.items():
             if kind not in JOB_KINDS:
                 raise _problem(
                     name,
@@ -286,7 +286,7 @@ def make_flow(
                     f"unknown job; expected {', '.join(JOB_KINDS)}",
                     source,
                 )
-            cadences[kind] = parse_cadence(value, flow=name, kind=kind, source=source)
+            cadences[kind] = parse_cadence(duration, flow=name, kind=kind, source=source)
     if not isinstance(mapping, TargetMapping):
         mapping = mapping_from_dict(mapping, flow=name, source=source)
     return Flow(

@@ -8,7 +8,7 @@ so nothing here is hand-rolled beyond choosing the options once.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import simplejson
 
@@ -22,9 +22,10 @@ def dumps(value: Any, *, indent: int | None = None, sort_keys: bool = False) -> 
     """Serialise JSON; ``Decimal`` is written exactly, never via float; floats are refused."""
     _refuse_floats(value)
     separators = (",", ": ") if indent is not None else (",", ":")
-    return simplejson.dumps(
+    text = simplejson.dumps(
         value, use_decimal=True, indent=indent, sort_keys=sort_keys, separators=separators
     )
+    return cast(str, text)  # simplejson ships no type information
 
 
 def _refuse_floats(value: Any) -> None:

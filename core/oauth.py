@@ -253,9 +253,10 @@ def exchange_code(
     form = {"grant_type": "authorization_code", "code": code.reveal(), "redirect_uri": redirect_uri}
     if pkce is not None:
         form["code_verifier"] = pkce.verifier.reveal()
-    auth: tuple[str, str] | None = None
+    # httpx.Auth() sends no credentials (what ``auth=None`` did; httpx 0.29 no longer types it).
+    auth: httpx.Auth = httpx.Auth()
     if client_secret is not None and client.client_auth == "basic":
-        auth = (client_id, client_secret.reveal())
+        auth = httpx.BasicAuth(client_id, client_secret.reveal())
     else:
         form["client_id"] = client_id
         if client_secret is not None:

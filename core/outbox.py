@@ -242,7 +242,8 @@ def record_attempt(
     )
 
 
-def attempts_for(conn: Connection, key: str) -> list[dict[str, object]]:
+def attempts_for(conn: Connection, key: str) -> list[dict[str, Any]]:
+    """Every push/undo attempt of ``key``, oldest first, each row as ``{column: value}``."""
     rows = conn.execute(
         select(_ATTEMPT).where(_ATTEMPT.c.document_key == key).order_by(_ATTEMPT.c.id)
     )

@@ -205,7 +205,7 @@ def _take_lease(
 
 
 def _retry_delay(failures: int, cadence: int) -> int:
-    delay = RETRY_FIRST_SECONDS * 2 ** max(failures - 1, 0)
+    delay = RETRY_FIRST_SECONDS << max(failures - 1, 0)  # doubles with each further failure
     return min(delay, cadence) if cadence else delay
 
 
@@ -259,6 +259,7 @@ def run_job(
             )
         ).one()
         failures = row.failures + 1 if error else 0
+        next_due: dt.datetime | None
         if error:
             next_due = finished + dt.timedelta(seconds=_retry_delay(failures, cadence))
         else:

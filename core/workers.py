@@ -41,6 +41,7 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
+from typing import Protocol
 
 import procrastinate
 from procrastinate import exceptions as procrastinate_errors
@@ -160,6 +161,14 @@ class Deferred:
         return self.job_id is not None
 
 
+class _WorkerControl(Protocol):
+    """What is used of a procrastinate ``Worker``, typed (procrastinate leaves these unannotated)."""
+
+    async def run(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
 class FlowWorkers:
     """A procrastinate app whose tasks run flow jobs on ``database`` (PostgreSQL only).
 
@@ -207,7 +216,7 @@ class FlowWorkers:
         if periodic:
             self.app.periodic(cron=tick_cron, periodic_id="flows")(tick)
         self.stopping = threading.Event()
-        self._worker: Worker | None = None
+        self._worker: _WorkerControl | None = None
         self._worker_lock = threading.Lock()
         self._sync_connector: procrastinate.SyncPsycopgConnector | None = None
         self._connector_lock = threading.Lock()
@@ -372,7 +381,7 @@ class FlowWorkers:
                     loop.add_signal_handler(signum, self.stop)
             async with self.app.open_async():
                 while not self.stopping.is_set():
-                    worker = Worker(
+                    worker: _WorkerControl = Worker(
                         app=self.app,
                         queues=[QUEUE],
                         name=name,

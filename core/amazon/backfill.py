@@ -51,7 +51,7 @@ from ml_connector.core.booking import BOOKED, HOLD, BookingResult, record_bookin
 from ml_connector.core.database import Database
 from ml_connector.core.emulation.clock import Clock, utcnow
 from ml_connector.core.errors import InputError
-from ml_connector.ledger.posting import book_settlement
+from ml_connector.ledger.posting import Mode, book_settlement
 from ml_connector.ledger.rules import RuleTable
 
 log = logging.getLogger("ml_connector.amazon.backfill")
@@ -129,7 +129,7 @@ def backfill(
     flow: str,
     since: dt.datetime,
     rules: RuleTable,
-    mode: str = "summary",
+    mode: Mode = "summary",
     until: dt.datetime | None = None,
     clock: Clock,
     progress: Progress | None = None,
@@ -182,7 +182,7 @@ def _backfill_group(
     flow: str,
     group: dict[str, Any],
     rules: RuleTable,
-    mode: str,
+    mode: Mode,
     clock: Clock,
     reported: dict[Any, str],
     events_floor: dt.datetime,

@@ -25,7 +25,7 @@ class Backoff:
             raise ValueError("backoff needs max_retries >= 0 and positive base and cap")
 
     def ceiling(self, retry: int) -> float:
-        return min(self.cap_seconds, self.base_seconds * 2**retry)
+        return min(self.cap_seconds, self.base_seconds * 2.0**retry)
 
     def delay(self, retry: int) -> float:
         return float(self.rng.uniform(0, self.ceiling(retry)))

@@ -45,9 +45,10 @@ from ml_connector.core.errors import ConfigError
 from ml_connector.core.flows import find_flow
 from ml_connector.core.jobs import amazon_client
 from ml_connector.core.scheduler import JobContext
-from ml_connector.core.vault import open_vault
 from ml_connector.core.secrets import Secret
+from ml_connector.core.vault import open_vault
 from ml_connector.ledger.marketplaces import by_code, by_id
+from ml_connector.ledger.posting import Mode
 from ml_connector.ledger.rules import RuleTable, default_rules, load_rules
 
 amazon_app = typer.Typer(
@@ -142,7 +143,7 @@ def _connect(
     if emulator_seed is not None:
         from ml_connector.core.amazon.emulator import AmazonEmulator
 
-        clock = FakeClock(time.time())
+        clock: Clock = FakeClock(time.time())
         emulator = AmazonEmulator(seed=emulator_seed, orders=emulator_orders, clock=clock)
         app_credentials = emulator.credentials
         credentials = LwaCredentials(
@@ -220,10 +221,12 @@ def _rules(path: Path | None) -> RuleTable:
     return RuleTable(load_rules(path.read_text(encoding="utf-8"), source=str(path)))
 
 
-def _mode(mode: str) -> str:
-    if mode not in ("summary", "per-order"):
-        raise typer.BadParameter("must be summary or per-order", param_hint="--mode")
-    return mode
+def _mode(mode: str) -> Mode:
+    if mode == "summary":
+        return "summary"
+    if mode == "per-order":
+        return "per-order"
+    raise typer.BadParameter("must be summary or per-order", param_hint="--mode")
 
 
 @contextmanager
@@ -424,7 +427,7 @@ def backfill_command(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Book settlements older than the 90 days of reports, from the Finances API's event groups."""
-    mode = _mode(mode)
+    booking_mode = _mode(mode)
     table = _rules(rules)
     start = since.replace(tzinfo=dt.UTC)
     end = until.replace(tzinfo=dt.UTC) if until else None
@@ -453,7 +456,7 @@ def backfill_command(
             since=start,
             until=end,
             rules=table,
-            mode=mode,
+            mode=booking_mode,
             clock=connection.clock,
             progress=progress,
         )

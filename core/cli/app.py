@@ -10,7 +10,7 @@ import functools
 import logging
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
@@ -27,21 +27,25 @@ app = typer.Typer(
 console = Console()
 err_console = Console(stderr=True)
 
-F = TypeVar("F", bound=Callable[..., Any])
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
-def reports_errors(func: F) -> F:
-    """Turn a deliberate ``ConnectorError`` into one clear line on stderr and exit code 1."""
+def reports_errors(func: Callable[P, R]) -> Callable[P, R]:
+    """Turn a deliberate ``ConnectorError`` into one clear line on stderr and exit code 1.
+
+    The wrapper keeps ``func``'s signature (``functools.wraps``), which is what Typer reads.
+    """
 
     @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return func(*args, **kwargs)
         except ConnectorError as exc:
             err_console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
             raise typer.Exit(1) from None
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper
 
 
 @app.callback()

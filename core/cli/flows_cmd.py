@@ -192,8 +192,8 @@ def add(
         credentials.setdefault(service, {}).update(values)
         skipped.extend(f"{service}.{name}" for name in not_text)
     for item in credential:
-        service, key, value = _credential_option(item)
-        credentials.setdefault(service, {})[key] = value
+        service, key, secret = _credential_option(item)
+        credentials.setdefault(service, {})[key] = secret
     database = open_database(db)
     vault = open_vault() if credentials else None
     now = utcnow(SystemClock())

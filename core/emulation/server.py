@@ -27,7 +27,9 @@ def _request_handler(handler: Handler, host: str) -> type[BaseHTTPRequestHandler
         def _dispatch(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
-            port = self.server.server_address[1]
+            address = self.server.server_address
+            assert isinstance(address, tuple), "served over TCP: the address is (host, port)"
+            port = address[1]
             request = httpx.Request(
                 self.command,
                 f"http://{host}:{port}{self.path}",

@@ -19,12 +19,18 @@ from ml_connector.core import jsoncodec, outbox
 from ml_connector.core.amazon.emulator import generate_seller
 from ml_connector.core.emulation import Chaos, FakeClock
 from ml_connector.core.plugins import Target
-from ml_connector.core.targets import Dedup, RenderContext, TargetInfo, TargetMapping
-from ml_connector.core.testing.harness import TargetHarness
+from ml_connector.core.targets import (
+    Dedup,
+    EmulatedTarget,
+    RenderContext,
+    TargetInfo,
+    TargetMapping,
+)
 from ml_connector.core.transport import SimulatedCrash
 from ml_connector.ledger.entries import JournalEntry
 from ml_connector.ledger.posting import book_settlement
 from ml_connector.ledger.rules import default_rules
+from ml_connector.testing.harness import TargetHarness
 
 MODES = ("summary", "per-order")
 
@@ -40,7 +46,8 @@ def _entries(seed: int, mode: str, orders: int = 30) -> list[JournalEntry]:
 
 
 def _mapping(target: Target, seed: int = 1) -> TargetMapping:
-    return target.emulator(seed=seed, clock=FakeClock(), chaos=Chaos.off()).mapping
+    emulated: EmulatedTarget = target.emulator(seed=seed, clock=FakeClock(), chaos=Chaos.off())
+    return emulated.mapping
 
 
 def _debits(entries: list[JournalEntry]) -> dict[str, Decimal]:

@@ -56,7 +56,7 @@ class RetryPolicy:
 
     def delay(self, attempt: int, rng: random.Random) -> float:
         """Jittered exponential backoff: between half and all of the cap for try ``attempt``."""
-        ceiling = min(self.max_delay, self.base_delay * (2**attempt))
+        ceiling = min(self.max_delay, self.base_delay * 2.0**attempt)
         return ceiling / 2 + rng.random() * ceiling / 2
 
 

@@ -177,10 +177,10 @@ def _match(
 ) -> list[Mapping[str, Any] | None]:
     """Each document's object in Xero's answer: by our reference, else by position."""
     by_reference: dict[str, Mapping[str, Any]] = {}
-    for obj in objects:
-        reference = _reference(kind, obj)
+    for answered in objects:
+        reference = _reference(kind, answered)
         if reference is not None:
-            by_reference.setdefault(reference, obj)
+            by_reference.setdefault(reference, answered)
     matched: list[Mapping[str, Any] | None] = []
     for position, document in enumerate(documents):
         obj = by_reference.get(_document_reference(document))
@@ -473,13 +473,13 @@ def undo_document(client: XeroClient, document: Document, target_id: str) -> Pus
     elif kind == PAYMENT:
         problem = _delete_payment(client, document, target_id)
     elif kind == BANK_TRANSFER:
-        status, body = client.request(
+        http_status, body = client.request(
             "POST",
             f"BankTransfers/{target_id}",
             body={"Status": "DELETED"},
             idempotency_key=_undo_key(document, "delete"),
         )
-        problem = None if status == 200 else _words(body, status)
+        problem = None if http_status == 200 else _words(body, http_status)
     elif kind == BANK_TRANSACTION:
         problem = _write_one(
             client,

@@ -57,7 +57,7 @@ class RetryPolicy:
 
     def delay(self, attempt: int, rng: random.Random) -> float:
         """Full-jitter exponential backoff: uniformly between half and all of the cap for try n."""
-        ceiling = min(self.max_delay, self.base_delay * (2**attempt))
+        ceiling = min(self.max_delay, self.base_delay * 2.0**attempt)
         return ceiling / 2 + rng.random() * ceiling / 2
 
 

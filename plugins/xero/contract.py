@@ -15,7 +15,7 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qsl, urlsplit
 
 import yaml
@@ -46,7 +46,8 @@ def load_spec(path: Path | None = None) -> dict[str, Any]:
     """The parsed OpenAPI document, parsed once per process."""
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     with open(path or spec_path(), encoding="utf-8") as handle:
-        return yaml.load(handle, Loader=loader)  # noqa: S506 - a safe loader is chosen above
+        # yaml.load is untyped (Any); the vendor's OpenAPI document is a mapping.
+        return cast(dict[str, Any], yaml.load(handle, Loader=loader))  # noqa: S506 - safe loader
 
 
 @functools.cache
@@ -100,8 +101,8 @@ def _body_validator(template: str, method: str) -> OAS30WriteValidator | None:
     body = operation.get("requestBody")
     if not body:
         return None
-    content = _resolve(body).get("content", {})
-    media = content.get("application/json") or next(iter(content.values()), {})
+    content: dict[str, Any] = _resolve(body).get("content", {})
+    media: Mapping[str, Any] = content.get("application/json") or next(iter(content.values()), {})
     schema = media.get("schema")
     if schema is None:
         return None

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
@@ -123,7 +123,8 @@ def to_xero_amounts(amounts: Sequence[Decimal], currency: str) -> list[Decimal]:
         return list(amounts)
     quantum = Decimal(1).scaleb(-XERO_DECIMALS)
     result = list(amounts)
-    for wanted in (lambda a: a > 0, lambda a: a < 0):
+    signs: tuple[Callable[[Decimal], bool], ...] = (lambda a: a > 0, lambda a: a < 0)
+    for wanted in signs:
         positions = [i for i, a in enumerate(amounts) if wanted(a)]
         if not positions:
             continue

@@ -10,6 +10,8 @@ payloads and totals are exact JSON text.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -19,15 +21,15 @@ branch_labels: tuple[str, ...] | None = ("engine",)
 depends_on: str | tuple[str, ...] | None = "ledger"
 
 
-def _text(name: str, *, nullable: bool = False, default: str | None = None) -> sa.Column:
+def _text(name: str, *, nullable: bool = False, default: str | None = None) -> sa.Column[str]:
     return sa.Column(name, sa.Text(), nullable=nullable, server_default=default)
 
 
-def _string(name: str, *, nullable: bool = False, default: str | None = None) -> sa.Column:
+def _string(name: str, *, nullable: bool = False, default: str | None = None) -> sa.Column[str]:
     return sa.Column(name, sa.String(), nullable=nullable, server_default=default)
 
 
-def _when(name: str, *, nullable: bool = False) -> sa.Column:
+def _when(name: str, *, nullable: bool = False) -> sa.Column[dt.datetime]:
     return sa.Column(name, sa.DateTime(), nullable=nullable)
 
 

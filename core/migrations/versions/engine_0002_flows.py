@@ -10,6 +10,8 @@ only; no column of these tables ever holds a secret in clear.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -19,11 +21,11 @@ branch_labels: tuple[str, ...] | None = None
 depends_on: str | tuple[str, ...] | None = None
 
 
-def _string(name: str, *, nullable: bool = False, default: str | None = None) -> sa.Column:
+def _string(name: str, *, nullable: bool = False, default: str | None = None) -> sa.Column[str]:
     return sa.Column(name, sa.String(), nullable=nullable, server_default=default)
 
 
-def _when(name: str, *, nullable: bool = False) -> sa.Column:
+def _when(name: str, *, nullable: bool = False) -> sa.Column[dt.datetime]:
     return sa.Column(name, sa.DateTime(timezone=True), nullable=nullable)
 
 

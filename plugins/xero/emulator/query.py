@@ -207,19 +207,21 @@ def _comparison(path: list[str], operator: str, wanted: Any) -> Predicate:
         if isinstance(stored, str) and isinstance(wanted, str) and path[-1].endswith("ID"):
             stored = stored.lower()
         if operator == "==":
-            return _comparable(stored, wanted)[0] == _comparable(stored, wanted)[1]
+            return bool(_comparable(stored, wanted)[0] == _comparable(stored, wanted)[1])
         if operator == "!=":
-            return _comparable(stored, wanted)[0] != _comparable(stored, wanted)[1]
+            return bool(_comparable(stored, wanted)[0] != _comparable(stored, wanted)[1])
         if stored is None or wanted is None:
             return False
         left, right = _comparable(stored, wanted)
         try:
-            return {
-                ">": left > right,
-                ">=": left >= right,
-                "<": left < right,
-                "<=": left <= right,
-            }[operator]
+            return bool(
+                {
+                    ">": left > right,
+                    ">=": left >= right,
+                    "<": left < right,
+                    "<=": left <= right,
+                }[operator]
+            )
         except TypeError:
             return False
 

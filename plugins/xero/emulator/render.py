@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
+from typing import Any, overload
 
 from ml_connector.plugins.xero.emulator.state import Obj
 from ml_connector.plugins.xero.emulator.wire import (
@@ -27,8 +27,16 @@ DATE_STRING_FIELDS = {"Date": "DateString", "DueDate": "DueDateString"}
 LINE_FIELDS = ("LineItems", "JournalLines")
 
 
+@overload
+def to_wire(value: Obj, *, key: str = "") -> dict[str, Any]: ...
+
+
+@overload
+def to_wire(value: Any, *, key: str = "") -> Any: ...
+
+
 def to_wire(value: Any, *, key: str = "") -> Any:
-    """A stored value as JSON-ready data (no floats, no Python dates)."""
+    """A stored value as JSON-ready data (no floats, no Python dates); an object stays a dict."""
     if isinstance(value, dict):
         out: dict[str, Any] = {}
         for name, item in value.items():

@@ -12,7 +12,7 @@ import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 
@@ -36,7 +36,8 @@ _NoTimestampLoader.yaml_implicit_resolvers = {
 def load_spec() -> dict[str, Any]:
     """The parsed OpenAPI document (cached: parse once per process)."""
     with SPEC_PATH.open("rb") as handle:
-        return yaml.load(handle, Loader=_NoTimestampLoader)  # noqa: S506 - safe loader subclass
+        # yaml.load is untyped (Any); the vendor's OpenAPI document is a mapping.
+        return cast(dict[str, Any], yaml.load(handle, Loader=_NoTimestampLoader))  # noqa: S506
 
 
 def is_uuid(text: str) -> bool:
@@ -75,7 +76,7 @@ def _resolve(spec: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
     target: Any = spec
     for part in ref.lstrip("#/").split("/"):
         target = target[part]
-    return target
+    return cast(dict[str, Any], target)  # a $ref names an object of the parsed document
 
 
 def _schema_ref(spec: dict[str, Any], holder: dict[str, Any] | None) -> str | None:

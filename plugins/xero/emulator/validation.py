@@ -14,7 +14,7 @@ accept any JSON number and refuse floats outright.
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import Any, cast
 
 from jsonschema import FormatChecker
 from openapi_schema_validator import OAS30Validator
@@ -45,7 +45,8 @@ def _format_checker() -> FormatChecker:
 @functools.cache
 def _registry() -> Registry:
     resource = Resource.from_contents(load_spec(), default_specification=DRAFT4)
-    return Registry().with_resource(SPEC_URI, resource)
+    # referencing types ``with_resource`` as returning Any; it returns a new Registry.
+    return cast(Registry, Registry().with_resource(SPEC_URI, resource))
 
 
 @functools.cache

@@ -18,9 +18,9 @@ from ml_connector.core.database import open_database
 from ml_connector.core.emulation import Chaos, FakeClock
 from ml_connector.core.emulation.clock import utcnow
 from ml_connector.core.plugins import get_target, make_manager
-from ml_connector.core.testing.harness import START, TargetHarness, book_generated_seller
 from ml_connector.core.transport import SimulatedCrash
 from ml_connector.plugins.wave.render import MONEY_TRANSACTION
+from ml_connector.testing.harness import START, TargetHarness, book_generated_seller
 
 
 def harness(tmp_path: Path, *, mode: str, dedup: bool = False, seed: int = 4) -> TargetHarness:
