@@ -14,11 +14,12 @@ import datetime as dt
 import gzip
 import hashlib
 import io
+import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, BinaryIO, Protocol
+from typing import IO, Any, BinaryIO, Protocol
 
 from sqlalchemy import Connection, select
 
@@ -34,7 +35,13 @@ from ml_connector.ledger.posting import (
     UnmappedCombination,
     plan_settlement,
 )
-from ml_connector.ledger.posting.conventions import RESERVE_ACCOUNT
+from ml_connector.ledger.posting.booking import (
+    OrdersApart,
+    SettlementPlan,
+    payout_entry_id,
+    plan_settlement_in_one_pass,
+)
+from ml_connector.ledger.posting.conventions import MODE_PER_ORDER, RESERVE_ACCOUNT
 from ml_connector.ledger.rules import RuleTable
 from ml_connector.ledger.settlement import SettlementHeader, SettlementLine
 from ml_connector.ledger.store import Ledger
@@ -134,15 +141,56 @@ def _plain(raw: BinaryIO) -> BinaryIO:
     return gzip.GzipFile(fileobj=raw, mode="rb") if head == b"\x1f\x8b" else raw  # type: ignore[return-value]
 
 
-def _gzip_and_hash(stream: BinaryIO) -> tuple[bytes, str]:
-    """Compress the document for the raw store and hash its *uncompressed* bytes, in one pass."""
+@dataclass(frozen=True)
+class _Packed:
+    """A document compressed for the raw store into a temporary file, never held whole.
+
+    ``digest`` hashes the *uncompressed* bytes (what tells a document booked before),
+    ``packed_digest`` the compressed ones (the raw store's content hash).
+    """
+
+    file: IO[bytes]
+    size: int
+    digest: str
+    packed_digest: str
+
+
+class _HashingWriter:
+    """A write-only file that hashes what passes through it on the way to ``target``.
+
+    It has no ``name``, so gzip writes no file name into its header: the compressed bytes are
+    those of compressing into memory, and so is the raw store's content hash.
+    """
+
+    def __init__(self, target: IO[bytes]) -> None:
+        self.target = target
+        self.digest = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        self.digest.update(data)
+        self.size += len(data)
+        return self.target.write(data)
+
+    def flush(self) -> None:
+        self.target.flush()
+
+
+def _gzip_and_hash(stream: BinaryIO) -> _Packed:
+    """Compress the document for the raw store (into a temporary file) and hash its
+    uncompressed and compressed bytes, in one pass of bounded memory. Close ``file`` after."""
     digest = hashlib.sha256()
-    buffer = io.BytesIO()
-    with gzip.GzipFile(fileobj=buffer, mode="wb", compresslevel=1, mtime=0) as packed:
-        while chunk := stream.read(1 << 20):
-            digest.update(chunk)
-            packed.write(chunk)
-    return buffer.getvalue(), digest.hexdigest()
+    spool = tempfile.TemporaryFile()  # noqa: SIM115 - handed to the caller, who closes it
+    try:
+        writer = _HashingWriter(spool)
+        with gzip.GzipFile(fileobj=writer, mode="wb", compresslevel=1, mtime=0) as packed:  # type: ignore[call-overload]
+            while chunk := stream.read(1 << 20):
+                digest.update(chunk)
+                packed.write(chunk)
+    except BaseException:
+        spool.close()
+        raise
+    return _Packed(spool, writer.size, digest.hexdigest(), writer.digest.hexdigest())
 
 
 class _Outcome(Protocol):
@@ -239,54 +287,187 @@ def book_settlement_document(
     runs inside that transaction (the pull moves its watermark there); it does not run when
     the document is skipped.
 
-    The lines stream: one pass checks the settlement and sums its groups, and per-order mode
-    reads the document a second time, inside the transaction, to write each order's entry in
-    chunks. Memory is bounded by the settlement's groups (per-order mode: its orders), never
-    by its lines. ``progress`` is told how far each pass has read.
+    The lines stream through one pass that checks the settlement and sums its groups; in
+    per-order mode the same pass makes each order's entry as the order's lines end and writes
+    them in chunks inside the transaction, which is rolled back if the settlement does not
+    book. A file whose orders' lines are not kept together (or name unknown marketplaces) is
+    read a second time instead. Memory is bounded by the settlement's groups (per-order mode:
+    its orders), never by its lines, and the raw copy goes through a temporary file.
+    ``progress`` is told how far each pass has read.
     """
     size = _size(document)
     report: Progress = progress or (lambda phase, done, total: None)
     report("hashing", 0, size)
     with _open(document) as raw:
-        packed, digest = _gzip_and_hash(_plain(raw))
+        packed = _gzip_and_hash(_plain(raw))
     report("hashing", size, size)
-    with _open(document) as raw, open_settlement_file(raw, source=source) as parsed:
-        settlement_id = parsed.settlement_id
-        with ledger.engine.begin() as conn:
-            previous = settlement_status(conn, flow=flow, settlement_id=settlement_id)
-        if previous is not None and previous.status == BOOKED and previous.content_hash == digest:
-            return BookingResult(settlement_id, ALREADY_BOOKED, source=source)
-        lines = _reporting(parsed, raw, "checking", size, report) if progress else parsed
-        plan = plan_settlement(
-            parsed.header,
-            lines,
-            rules,
-            mode=mode,
-            split_by_month=split_by_month,
-            reserve_carried_in=reserve_carried_in(ledger, parsed.header),
+    with packed.file:
+        with _open(document) as raw, open_settlement_file(raw, source=source) as parsed:
+            settlement_id = parsed.settlement_id
+            with ledger.engine.begin() as conn:
+                previous = settlement_status(conn, flow=flow, settlement_id=settlement_id)
+            if (
+                previous is not None
+                and previous.status == BOOKED
+                and previous.content_hash == packed.digest
+            ):
+                return BookingResult(settlement_id, ALREADY_BOOKED, source=source)
+            header = parsed.header
+            carried_in = reserve_carried_in(ledger, header)
+            lines = _reporting(parsed, raw, "checking", size, report) if progress else parsed
+            if mode == MODE_PER_ORDER and header is not None:
+                try:
+                    return _book_in_one_pass(
+                        ledger,
+                        header=header,
+                        lines=lines,
+                        rules=rules,
+                        split_by_month=split_by_month,
+                        reserve=carried_in,
+                        commit=_Commit(flow, settlement_id, source, mode, packed, now, also),
+                    )
+                except OrdersApart:
+                    pass  # rolled back: book with two passes below
+                with _open(document) as again_raw:
+                    again = open_settlement_file(again_raw, source=source)
+                    with again:
+                        lines = (
+                            _reporting(again, again_raw, "checking", size, report)
+                            if progress
+                            else again
+                        )
+                        plan = _plan(again.header, lines, rules, mode, split_by_month, carried_in)
+            else:
+                plan = _plan(header, lines, rules, mode, split_by_month, carried_in)
+
+        def entries() -> Iterator[JournalEntry]:
+            if not plan.needs_second_pass:
+                yield from plan.settlement_entries()
+                return
+            with _open(document) as raw, open_settlement_file(raw, source=source) as again:
+                lines = _reporting(again, raw, "writing", size, report) if progress else again
+                yield from plan.entries(lines)
+
+        return _commit(
+            ledger,
+            commit=_Commit(flow, settlement_id, source, mode, packed, now, also),
+            outcome=plan,
+            head=plan.settlement_entries(),
+            entries=entries,
         )
 
-    def entries() -> Iterator[JournalEntry]:
-        if not plan.needs_second_pass:
-            yield from plan.settlement_entries()
-            return
-        with _open(document) as raw, open_settlement_file(raw, source=source) as again:
-            lines = _reporting(again, raw, "writing", size, report) if progress else again
-            yield from plan.entries(lines)
 
-    return _commit(
-        ledger,
-        flow=flow,
-        settlement_id=settlement_id,
-        outcome=plan,
-        head=plan.settlement_entries(),
-        entries=entries,
-        source=source,
+def _plan(
+    header: SettlementHeader | None,
+    lines: Iterable[SettlementLine],
+    rules: RuleTable,
+    mode: str,
+    split_by_month: bool,
+    carried_in: Decimal | None,
+) -> SettlementPlan:
+    return plan_settlement(
+        header,
+        lines,
+        rules,
         mode=mode,
-        raw=(packed, digest),
-        now=now,
-        also=also,
+        split_by_month=split_by_month,
+        reserve_carried_in=carried_in,
     )
+
+
+@dataclass(frozen=True)
+class _Commit:
+    """What the transaction of a settlement records besides its entries."""
+
+    flow: str
+    settlement_id: str
+    source: str
+    mode: str
+    raw: tuple[bytes, str] | _Packed | None
+    now: dt.datetime
+    also: Callable[[Connection], None] | None
+
+    @property
+    def digest(self) -> str:
+        """The document's hash as the status table keeps it (of its uncompressed bytes)."""
+        if self.raw is None:
+            return ""
+        return self.raw.digest if isinstance(self.raw, _Packed) else self.raw[1]
+
+
+@dataclass(frozen=True)
+class _PayoutProbe:
+    """Stands for a settlement's payout entry where only its id is known (see
+    :func:`_book_in_one_pass`); :func:`booking_revision` reads nothing but ids."""
+
+    id: str
+
+
+def _book_in_one_pass(
+    ledger: Ledger,
+    *,
+    header: SettlementHeader,
+    lines: Iterable[SettlementLine],
+    rules: RuleTable,
+    split_by_month: bool,
+    reserve: Decimal | None,
+    commit: _Commit,
+) -> BookingResult:
+    """Per-order mode in one pass: order entries are written as the lines stream, in the
+    transaction that then writes the rest; it is rolled back if the settlement does not book
+    (the hold is then recorded on its own) or if :class:`OrdersApart` is raised.
+
+    The revision is decided before the first write, from the payout entry's id (every
+    booking has one) and the first chunk's ids, as :func:`booking_revision` decides it from
+    the settlement entries on the two-pass path.
+    """
+    written = 0
+    revision: int | None = None
+    with ledger.engine.connect() as conn:
+        transaction = conn.begin()
+        try:
+
+            def write(chunk: list[JournalEntry]) -> None:
+                nonlocal written, revision
+                if revision is None:
+                    probe = [_PayoutProbe(payout_entry_id(header.settlement_id)), *chunk]
+                    revision = booking_revision(
+                        conn,
+                        probe,  # type: ignore[arg-type]
+                        settlement_id=header.settlement_id,
+                    )
+                revised = [as_revision(entry, revision) for entry in chunk]
+                written += ledger.write_in(conn, revised).written
+
+            plan = plan_settlement_in_one_pass(
+                header,
+                lines,
+                rules,
+                write=write,
+                split_by_month=split_by_month,
+                reserve_carried_in=reserve,
+                chunk=WRITE_CHUNK,
+            )
+            if not plan.booked:
+                transaction.rollback()
+            else:
+                result = _record(
+                    ledger,
+                    conn,
+                    commit=commit,
+                    outcome=plan,
+                    head=plan.settlement_entries(),
+                    entries=plan.settlement_entries,
+                    revision=revision,
+                    written=written,
+                )
+                transaction.commit()
+                return result
+        except BaseException:
+            if transaction.is_active:
+                transaction.rollback()
+            raise
+    return _commit(ledger, commit=commit, outcome=plan, head=(), entries=lambda: ())
 
 
 def record_booking(
@@ -308,16 +489,10 @@ def record_booking(
     """
     return _commit(
         ledger,
-        flow=flow,
-        settlement_id=settlement_id,
+        commit=_Commit(flow, settlement_id, source, mode, raw, now, also),
         outcome=booking,
         head=booking.entries,
         entries=lambda: iter(booking.entries),
-        source=source,
-        mode=mode,
-        raw=raw,
-        now=now,
-        also=also,
     )
 
 
@@ -335,16 +510,10 @@ def _chunks(entries: Iterable[JournalEntry], size: int) -> Iterator[list[Journal
 def _commit(
     ledger: Ledger,
     *,
-    flow: str,
-    settlement_id: str,
+    commit: _Commit,
     outcome: _Outcome,
     head: Sequence[JournalEntry],
     entries: Callable[[], Iterable[JournalEntry]],
-    source: str,
-    mode: str,
-    now: dt.datetime,
-    raw: tuple[bytes, str] | None,
-    also: Callable[[Connection], None] | None,
 ) -> BookingResult:
     """The one transaction of a settlement: raw document, entries, status, alerts, ``also``.
 
@@ -352,51 +521,84 @@ def _commit(
     settlement): they decide the booking's revision (:mod:`ml_connector.core.revisions`).
     ``entries()`` yields every entry to write, ``head`` included, and is written in chunks.
     """
-    reason = _explain(outcome)
-    digest = raw[1] if raw is not None else ""
     with ledger.engine.begin() as conn:
-        if raw is not None:
-            rawstore.store_raw(
-                conn,
-                flow=flow,
-                kind="settlement_report",
-                amazon_id=settlement_id,
-                body=raw[0],
-                content_type="text/tab-separated-values+gzip",
-                now=now,
-            )
-        written = 0
-        if outcome.status == BOOKED:
+        return _record(ledger, conn, commit=commit, outcome=outcome, head=head, entries=entries)
+
+
+def _record(
+    ledger: Ledger,
+    conn: Connection,
+    *,
+    commit: _Commit,
+    outcome: _Outcome,
+    head: Sequence[JournalEntry],
+    entries: Callable[[], Iterable[JournalEntry]],
+    revision: int | None = None,
+    written: int = 0,
+) -> BookingResult:
+    """:func:`_commit`'s work on a transaction the caller opened (and commits).
+
+    ``revision`` and ``written`` come from entries the caller already wrote in it: the
+    revision they were written as (None: decide it from ``head``) and how many were new.
+    """
+    settlement_id = commit.settlement_id
+    reason = _explain(outcome)
+    raw = commit.raw
+    if isinstance(raw, _Packed):
+        raw.file.seek(0)
+        rawstore.store_raw_stream(
+            conn,
+            flow=commit.flow,
+            kind="settlement_report",
+            amazon_id=settlement_id,
+            body=raw.file,
+            size=raw.size,
+            digest=raw.packed_digest,
+            content_type="text/tab-separated-values+gzip",
+            now=commit.now,
+        )
+    elif raw is not None:
+        rawstore.store_raw(
+            conn,
+            flow=commit.flow,
+            kind="settlement_report",
+            amazon_id=settlement_id,
+            body=raw[0],
+            content_type="text/tab-separated-values+gzip",
+            now=commit.now,
+        )
+    if outcome.status == BOOKED:
+        if revision is None:
             # A rolled-back settlement is booked as a new revision, on new entry ids.
             revision = booking_revision(conn, head, settlement_id=settlement_id)
-            for chunk in _chunks(entries(), WRITE_CHUNK):
-                revised = [as_revision(entry, revision) for entry in chunk]
-                written += ledger.write_in(conn, revised).written
-            for kind in ("hold", "unmapped_line"):
-                resolve_alerts(conn, flow=flow, kind=kind, key=settlement_id, now=now)
-        else:
-            raise_alert(
-                conn,
-                flow=flow,
-                kind="hold" if outcome.status == HOLD else "unmapped_line",
-                key=settlement_id,
-                message=f"Settlement {settlement_id} was not booked: {reason}",
-                details=_alert_details(outcome, source),
-                now=now,
-            )
-        _set_status(
+        for chunk in _chunks(entries(), WRITE_CHUNK):
+            revised = [as_revision(entry, revision) for entry in chunk]
+            written += ledger.write_in(conn, revised).written
+        for kind in ("hold", "unmapped_line"):
+            resolve_alerts(conn, flow=commit.flow, kind=kind, key=settlement_id, now=commit.now)
+    else:
+        raise_alert(
             conn,
-            flow=flow,
-            settlement_id=settlement_id,
-            status=outcome.status,
-            reason=reason,
-            source=source,
-            digest=digest,
-            mode=mode,
-            now=now,
+            flow=commit.flow,
+            kind="hold" if outcome.status == HOLD else "unmapped_line",
+            key=settlement_id,
+            message=f"Settlement {settlement_id} was not booked: {reason}",
+            details=_alert_details(outcome, commit.source),
+            now=commit.now,
         )
-        if also is not None:
-            also(conn)
+    _set_status(
+        conn,
+        flow=commit.flow,
+        settlement_id=settlement_id,
+        status=outcome.status,
+        reason=reason,
+        source=commit.source,
+        digest=commit.digest,
+        mode=commit.mode,
+        now=commit.now,
+    )
+    if commit.also is not None:
+        commit.also(conn)
     return BookingResult(
-        settlement_id, outcome.status, reason=reason, entries_written=written, source=source
+        settlement_id, outcome.status, reason=reason, entries_written=written, source=commit.source
     )

@@ -11,11 +11,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from ml_connector.core.schema import RawRecord, Watermark
+from ml_connector.ledger.errors import InputError
 
 _RAW = RawRecord.__table__  # type: ignore[attr-defined]
 _WATERMARK = Watermark.__table__  # type: ignore[attr-defined]
@@ -83,6 +84,71 @@ def store_raw(
             fetched_at=now,
         )
     )
+    return True
+
+
+# Bytes per write of a streamed body: large enough to be cheap, small enough to be nothing.
+_BLOB_CHUNK = 1 << 20
+
+
+def store_raw_stream(
+    conn: Connection,
+    *,
+    flow: str,
+    kind: str,
+    amazon_id: str,
+    body: BinaryIO,
+    size: int,
+    digest: str,
+    content_type: str = "application/json",
+    now: dt.datetime,
+) -> bool:
+    """:func:`store_raw` of a body read from ``body`` (``size`` bytes whose SHA-256 is
+    ``digest``), for documents too large to hold: a year of settlements compresses to tens of
+    megabytes.
+
+    On SQLite the row is inserted with an empty blob of the right size that is then filled in
+    chunks, so memory does not grow with the body; other databases get the body in one piece.
+    ``body`` is read from its current position. True when the content was new.
+    """
+    exists = conn.execute(
+        select(_RAW.c.id).where(
+            _RAW.c.flow == flow,
+            _RAW.c.kind == kind,
+            _RAW.c.amazon_id == amazon_id,
+            _RAW.c.content_hash == digest,
+        )
+    ).first()
+    if exists is not None:
+        return False
+    streamed = conn.dialect.name == "sqlite" and size > 0
+    inserted = conn.execute(
+        _RAW.insert().values(
+            flow=flow,
+            kind=kind,
+            amazon_id=amazon_id,
+            content_hash=digest,
+            content_type=content_type,
+            body=func.zeroblob(size) if streamed else body.read(size),
+            fetched_at=now,
+        )
+    )
+    if streamed:
+        (row_id,) = inserted.inserted_primary_key
+        # The driver's own connection, inside the transaction this connection has open.
+        sqlite = conn.connection.driver_connection
+        with sqlite.blobopen(_RAW.name, "body", row_id) as blob:  # type: ignore[union-attr]
+            left = size
+            while left:
+                chunk = body.read(min(left, _BLOB_CHUNK))
+                if not chunk:
+                    raise InputError(
+                        f"the raw copy ended {left} bytes short of its {size}",
+                        source=f"{kind} {amazon_id}",
+                        field="body",
+                    )
+                blob.write(chunk)
+                left -= len(chunk)
     return True
 
 

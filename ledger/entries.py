@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from json.encoder import encode_basestring_ascii as _json_text
 from types import MappingProxyType
 from typing import Any
 
@@ -24,6 +24,14 @@ from ml_connector.ledger.errors import InputError, UnbalancedEntryError
 from ml_connector.ledger.money import format_amount, minor_units, require_exact
 
 ID_PREFIX = "je_"
+
+# Account paths that passed validate_account_path: a ledger uses a few dozen accounts over
+# millions of postings, so each path is parsed once. Only valid paths enter, and the set is
+# bounded by the accounts a process books to.
+_VALID_ACCOUNTS: set[str] = set()
+# Postings hashed per update of the content hash: big enough to amortise the update call,
+# small enough that a settlement entry of 100,000 postings is never one big string.
+_HASH_BATCH = 512
 
 
 def entry_id(*parts: str) -> str:
@@ -48,7 +56,8 @@ class Posting:
     memo: str | None = None
 
     def __post_init__(self) -> None:
-        validate_account_path(self.account)
+        if self.account not in _VALID_ACCOUNTS:
+            _VALID_ACCOUNTS.add(validate_account_path(self.account))
         minor_units(self.currency)
         object.__setattr__(
             self,
@@ -169,9 +178,46 @@ class JournalEntry:
 
     @property
     def content_hash(self) -> str:
-        """SHA-256 of the canonical JSON form: equal content, equal hash."""
-        canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(canonical.encode()).hexdigest()
+        """SHA-256 of the canonical JSON form: equal content, equal hash.
+
+        The canonical form is ``json.dumps(self.to_dict(), sort_keys=True,
+        separators=(",", ":"))``, byte for byte (stored hashes depend on it), but it is written
+        into the hash piece by piece: an entry with a posting per order of a large settlement
+        is never held as one dict or one string.
+        """
+        digest = hashlib.sha256()
+        meta = ",".join(f"{_json_text(k)}:{_json_text(v)}" for k, v in sorted(self.meta.items()))
+        digest.update(
+            f'{{"date":"{self.date.isoformat()}","description":{_json_text(self.description)},'
+            f'"id":{_json_text(self.id)},"kind":{_json_text(self.kind)},"meta":{{{meta}}},'
+            '"postings":['.encode()
+        )
+        postings = self.postings
+        for start in range(0, len(postings), _HASH_BATCH):
+            text = ",".join(map(_posting_json, postings[start : start + _HASH_BATCH]))
+            digest.update(("," + text if start else text).encode())
+        reverses = "null" if self.reverses is None else _json_text(self.reverses)
+        digest.update(
+            f'],"reverses":{reverses},"source_ref":{_json_text(self.source_ref)}}}'.encode()
+        )
+        return digest.hexdigest()
+
+
+def _optional_json_text(value: str | None) -> str:
+    return "null" if value is None else _json_text(value)
+
+
+def _posting_json(posting: Posting) -> str:
+    """A posting's part of :attr:`JournalEntry.content_hash`'s canonical JSON (keys sorted).
+
+    ``str(amount)`` is :func:`format_amount`: a posting's amount is quantized on construction.
+    """
+    return (
+        f'{{"account":{_json_text(posting.account)},"amount":"{posting.amount}",'
+        f'"currency":{_json_text(posting.currency)},'
+        f'"marketplace":{_optional_json_text(posting.marketplace)},'
+        f'"memo":{_optional_json_text(posting.memo)}}}'
+    )
 
 
 def totals_by_currency(postings: Iterable[Posting]) -> dict[str, Decimal]:

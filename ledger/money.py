@@ -129,6 +129,13 @@ def is_exact(amount: Decimal, currency: str) -> bool:
 
 def require_exact(amount: object, currency: str, *, field: str = "amount") -> Decimal:
     """Return ``amount`` quantized to ``currency`` if that loses nothing; raise otherwise."""
+    # Every line and posting passes here: the common case (a finite Decimal of a known
+    # currency already on its minor unit) costs one dict look-up and one quantize.
+    q = _QUANTA.get(currency) if type(currency) is str else None
+    if q is not None and type(amount) is Decimal and amount.is_finite():
+        exact = amount.quantize(q, context=_WIDE)
+        if exact == amount:
+            return exact
     if isinstance(amount, bool) or not isinstance(amount, Decimal):
         raise MoneyError(
             f"money must be a Decimal, got {type(amount).__name__}", field=field, value=amount
@@ -205,6 +212,15 @@ def to_minor(amount: Decimal, currency: str) -> int:
     """The amount as a whole number of minor units (``Decimal('-12.30')`` USD -> ``-1230``)."""
     exact = require_exact(amount, currency)
     return int(exact.scaleb(minor_units(currency), context=_WIDE))
+
+
+def exact_to_minor(amount: Decimal, currency: str) -> int:
+    """:func:`to_minor` of an amount known to sit on the currency's minor unit (a Posting's).
+
+    For the hot path of writing postings, which were checked when they were made: an amount
+    with digits below the minor unit would be truncated here, so never pass unchecked input.
+    """
+    return int(amount.scaleb(minor_units(currency), context=_WIDE))
 
 
 def from_minor(minor: int, currency: str) -> Decimal:

@@ -33,7 +33,7 @@ from ml_connector.ledger.accounts import validate_account_path
 from ml_connector.ledger.db import SQLITE_BEGIN_IMMEDIATE, create_engine_for, migrate
 from ml_connector.ledger.entries import JournalEntry, Posting
 from ml_connector.ledger.errors import ConflictingEntryError, InputError, LedgerError
-from ml_connector.ledger.money import from_minor, minor_units, to_minor
+from ml_connector.ledger.money import exact_to_minor, from_minor, minor_units
 from ml_connector.ledger.schema import ENTRY_TABLE, POSTING_TABLE
 
 # Entries per round of "which ids exist?" and per executemany; keeps statements and parameter
@@ -130,13 +130,16 @@ def _entry_row(entry: JournalEntry, content_hash: str, iso_dates: bool) -> tuple
 
 
 def _posting_rows(entry: JournalEntry) -> Iterator[tuple[Any, ...]]:
+    # A Posting's amount sits exactly on its currency's minor unit (checked when it was made),
+    # so it is scaled without to_minor's second check.
     for seq, posting in enumerate(entry.postings):
+        currency = posting.currency
         yield (
             entry.id,
             seq,
             posting.account,
-            posting.currency,
-            to_minor(posting.amount, posting.currency),
+            currency,
+            exact_to_minor(posting.amount, currency),
             posting.marketplace,
             posting.memo,
         )

@@ -24,14 +24,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
 from ml_connector.ledger.accounts import validate_account_path
 from ml_connector.ledger.entries import JournalEntry, Posting, entry_id
-from ml_connector.ledger.errors import InputError
+from ml_connector.ledger.errors import ConnectorError, InputError
 from ml_connector.ledger.marketplaces import by_site
 from ml_connector.ledger.money import format_amount
 from ml_connector.ledger.posting.checks import (
@@ -82,6 +82,19 @@ from ml_connector.ledger.settlement import SettlementHeader, SettlementLine
 
 Mode = Literal["summary", "per-order"]
 Status = Literal["booked", "hold", "unmapped"]
+
+
+class OrdersApart(ConnectorError):
+    """One pass cannot make this settlement's order entries: an order's invoiced lines come
+    apart (its entry was made when its first run of lines ended), or an invoiced line names no
+    known marketplace (it belongs to the main one, known only at the end). Book the file with
+    :func:`plan_settlement` and a second pass instead; nothing of the first pass may be kept."""
+
+
+def payout_entry_id(settlement_id: str) -> str:
+    """The id of a settlement's payout entry, which every booking of it has: known before its
+    lines are read, it tells whether the settlement was booked (and rolled back) before."""
+    return entry_id("amazon", "settlement", settlement_id, "payout")
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,6 +240,7 @@ def plan_settlement(
     payout_account: str = DEFAULT_PAYOUT_ACCOUNT,
     reserve_carried_in: Decimal | None = None,
     decision: HoldRelease | None = None,
+    tally: SettlementTally | None = None,
 ) -> SettlementPlan:
     """The first (in summary mode the only) pass of booking: ``lines`` are read once, as they
     stream, and only sums per group are kept (:class:`~.tally.SettlementTally`).
@@ -234,17 +248,20 @@ def plan_settlement(
     The plan says whether the settlement books (its status, hold reasons, unmapped
     combinations) and makes its entries: :meth:`SettlementPlan.entries` needs the same lines a
     second time in per-order mode (``needs_second_pass``), to make each order's entry.
-    Arguments mean what they mean for :func:`book_settlement` and :func:`release_hold`.
+    Arguments mean what they mean for :func:`book_settlement` and :func:`release_hold`;
+    ``tally`` is an empty tally to fill (the one-pass path shares its rule look-ups).
     """
     if mode not in MODES:
         raise InputError(f"mode must be one of {', '.join(MODES)}", field="mode", value=mode)
     _require_booking_account(payout_account, "payout_account")
-    tally = SettlementTally(
-        rules,
-        per_order=mode == MODE_PER_ORDER,
-        settlement_id=header.settlement_id if header else None,
-        currency=header.currency if header else None,
-    ).feed(lines)
+    if tally is None:
+        tally = SettlementTally(
+            rules,
+            per_order=mode == MODE_PER_ORDER,
+            settlement_id=header.settlement_id if header else None,
+            currency=header.currency if header else None,
+        )
+    tally.feed(lines)
     holds = hold_reasons(header, tally, reserve_carried_in)
     settlement_id = header.settlement_id if header else first_settlement_id(tally)
     if decision is not None:
@@ -264,6 +281,44 @@ def plan_settlement(
         return SettlementPlan(settlement_id, status, holds, unmapped, None)
     book = _SettlementBook(header, tally, mode, split_by_month, payout_account, decision)
     return SettlementPlan(settlement_id, "booked", (), (), book)
+
+
+def plan_settlement_in_one_pass(
+    header: SettlementHeader,
+    lines: Iterable[SettlementLine],
+    rules: RuleTable,
+    *,
+    write: Callable[[list[JournalEntry]], None],
+    split_by_month: bool = False,
+    payout_account: str = DEFAULT_PAYOUT_ACCOUNT,
+    reserve_carried_in: Decimal | None = None,
+    chunk: int = 2000,
+) -> SettlementPlan:
+    """Per-order mode in one pass: :func:`plan_settlement`, with each order's entry made as
+    soon as its lines end and handed to ``write`` in lists of up to ``chunk`` entries, while
+    the lines stream (Amazon's files keep an order's lines together).
+
+    ``write`` sees order entries before anyone knows whether the settlement books: the caller
+    writes them inside a transaction it rolls back unless the returned plan is booked, and then
+    writes :meth:`SettlementPlan.settlement_entries` after them. Raises :class:`OrdersApart`
+    (from the middle of the lines) when one pass cannot do it; the caller rolls back and books
+    with two passes.
+    """
+    invoicer = _OrderInvoicer(header, _settlement_meta(header, MODE_PER_ORDER, None, Decimal(0)))
+    tally = SettlementTally(
+        rules, per_order=True, settlement_id=header.settlement_id, currency=header.currency
+    )
+    plan_lines = invoicer.watch(lines, tally, write, chunk)
+    return plan_settlement(
+        header,
+        plan_lines,
+        rules,
+        mode=MODE_PER_ORDER,
+        split_by_month=split_by_month,
+        payout_account=payout_account,
+        reserve_carried_in=reserve_carried_in,
+        tally=tally,
+    )
 
 
 class SettlementPlan:
@@ -391,26 +446,8 @@ class _SettlementBook:
         self.main_marketplace = tally.main_marketplace(home_marketplace(header.currency))
         self._codes: dict[str, str] = {}
         self._settlement_entries: tuple[JournalEntry, ...] | None = None
-        self.meta = self._settlement_meta()
-
-    def _settlement_meta(self) -> dict[str, str]:
-        header = self.header
-        meta = {
-            META_SETTLEMENT_ID: header.settlement_id,
-            META_TOTAL: format_amount(header.total_amount, header.currency),
-            META_CURRENCY: header.currency,
-            META_DEPOSIT_DATE: header.deposit_date.isoformat(),
-            META_START: header.start.isoformat(),
-            META_END: header.end.isoformat(),
-            META_MODE: self.mode,
-        }
-        if self.decision is not None:
-            meta[META_RELEASED_HOLDS] = ",".join(sorted(self.decision.codes))
-            meta[META_RELEASE_NOTE] = self.decision.note.strip()
-            if self.decision.book_difference_to is not None:
-                meta[META_DIFFERENCE_ACCOUNT] = self.decision.book_difference_to
-                meta[META_DIFFERENCE] = format_amount(self.difference, self.currency)
-        return meta
+        self.meta = _settlement_meta(header, mode, decision, self.difference)
+        self._invoicer = _OrderInvoicer(header, self.meta)
 
     @property
     def difference(self) -> Decimal:
@@ -547,7 +584,7 @@ class _SettlementBook:
                 f"Amazon settlement {sid} paid nothing: its marketplaces offset each other"
             )
         return JournalEntry(
-            id=entry_id("amazon", "settlement", sid, "payout"),
+            id=payout_entry_id(sid),
             date=self.header.deposit_date.date(),
             description=description,
             source_ref=settlement_source(sid),
@@ -612,17 +649,54 @@ class _SettlementBook:
         return None
 
     def _order_entry(self, order_id: str, order: _Order) -> JournalEntry | None:
+        return self._invoicer.entry(order_id, order)
+
+
+def _settlement_meta(
+    header: SettlementHeader, mode: str, decision: HoldRelease | None, difference: Decimal
+) -> dict[str, str]:
+    """The metadata every entry of a settlement carries (and a released hold's decision)."""
+    meta = {
+        META_SETTLEMENT_ID: header.settlement_id,
+        META_TOTAL: format_amount(header.total_amount, header.currency),
+        META_CURRENCY: header.currency,
+        META_DEPOSIT_DATE: header.deposit_date.isoformat(),
+        META_START: header.start.isoformat(),
+        META_END: header.end.isoformat(),
+        META_MODE: mode,
+    }
+    if decision is not None:
+        meta[META_RELEASED_HOLDS] = ",".join(sorted(decision.codes))
+        meta[META_RELEASE_NOTE] = decision.note.strip()
+        if decision.book_difference_to is not None:
+            meta[META_DIFFERENCE_ACCOUNT] = decision.book_difference_to
+            meta[META_DIFFERENCE] = format_amount(difference, header.currency)
+    return meta
+
+
+class _OrderInvoicer:
+    """Makes per-order mode's order entries: one per order, from its invoiced lines' sums."""
+
+    def __init__(self, header: SettlementHeader, meta: dict[str, str]) -> None:
+        self.header = header
+        self.meta = meta
+        self.currency = header.currency
+        self.end_day = header.end.date()
+        self._receivable_memo = posting_memo(CATEGORY_RECEIVABLE)
+
+    def entry(self, order_id: str, order: _Order) -> JournalEntry | None:
+        """The order's invoice entry; None when its charges and discounts cancel out."""
+        currency = self.currency
         postings = [
-            Posting(
-                RECEIVABLE_ACCOUNT, amount, self.currency, mp, posting_memo(CATEGORY_RECEIVABLE)
-            )
+            Posting(RECEIVABLE_ACCOUNT, amount, currency, mp, self._receivable_memo)
             for mp, amount in sorted(order.receivable.items())
+            if amount != 0
         ]
         postings += [
-            Posting(account, amount, self.currency, mp, posting_memo(category))
+            Posting(account, amount, currency, mp, posting_memo(category))
             for (account, mp, category), amount in sorted(order.credits.items())
+            if amount != 0
         ]
-        postings = [p for p in postings if p.amount != 0]
         if len(postings) < 2:
             return None  # the order's charges and discounts cancel out: nothing to invoice
         sid = self.header.settlement_id
@@ -635,3 +709,63 @@ class _SettlementBook:
             kind=KIND_ORDER,
             meta={**self.meta, META_ORDER_ID: order_id},
         )
+
+    def watch(
+        self,
+        lines: Iterable[SettlementLine],
+        tally: SettlementTally,
+        write: Callable[[list[JournalEntry]], None],
+        chunk: int,
+    ) -> Iterator[SettlementLine]:
+        """``lines`` unchanged, making each order's entry as its run of lines ends and passing
+        them to ``write`` in lists of ``chunk``. Raises :class:`OrdersApart` as soon as an
+        order's lines come back after another's, or an invoiced line's marketplace is unknown.
+        """
+        kind_of, end_day = tally.kind_of, self.end_day
+        finished: set[str] = set()
+        codes: dict[str, str] = {}
+        made: list[JournalEntry] = []
+        current: _Order | None = None
+        current_id = ""
+        for line in lines:
+            yield line
+            rule, invoiced = kind_of(line)
+            order_id = line.order_id
+            if not (invoiced and order_id) or rule is None:
+                continue
+            day = line.posted_date or end_day
+            if current is None or order_id != current_id:
+                if current is not None:
+                    finished.add(current_id)
+                    entry = self.entry(current_id, current)
+                    if entry is not None:
+                        made.append(entry)
+                        if len(made) >= chunk:
+                            write(made)
+                            made = []
+                if order_id in finished:
+                    raise OrdersApart(
+                        f"settlement {self.header.settlement_id}: the lines of order {order_id} "
+                        f"come apart (again at {line.source} line {line.line_no})"
+                    )
+                current, current_id = _Order(day), order_id
+            elif day < current.first_posted:
+                current.first_posted = day
+            site = line.marketplace
+            marketplace = codes.get(site)
+            if marketplace is None:
+                found = by_site(site)
+                if found is None:
+                    raise OrdersApart(
+                        f"settlement {self.header.settlement_id}: {line.source} line "
+                        f"{line.line_no} names no known marketplace ({site!r})"
+                    )
+                marketplace = codes[site] = found.code
+            current.receivable[marketplace] += line.amount
+            current.credits[(rule.account, marketplace, rule.category)] -= line.amount
+        if current is not None:
+            entry = self.entry(current_id, current)
+            if entry is not None:
+                made.append(entry)
+        if made:
+            write(made)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
+import json
 from decimal import Decimal
 
 import pytest
@@ -204,3 +206,26 @@ def test_bad_account_paths_are_refused_naming_the_path(path: object) -> None:
         validate_account_path(path)
     assert raised.value.field == "account"
     assert raised.value.value == path
+
+
+def test_content_hash_is_the_sha256_of_the_canonical_json_form() -> None:
+    # Stored hashes were made from json.dumps(to_dict()); the piecewise hash must equal it
+    # byte for byte, escapes, nulls and batches of postings included.
+    amounts = [Decimal(n).scaleb(-2) for n in range(1, 1200)]
+    postings = [
+        Posting("Income:Amazon:Sales", -amount, "USD", ["US", None][n % 2], ['q"é\n', None][n % 2])
+        for n, amount in enumerate(amounts)
+    ]
+    postings.append(Posting("Assets:Amazon:Receivable", sum(amounts), "USD"))
+    entry = JournalEntry(
+        id=entry_id("hash", "test"),
+        date=dt.date(2024, 2, 29),
+        description='Order "é" \u2028 \x01 \\',
+        source_ref="amazon:order:1",
+        postings=tuple(postings),
+        kind="order",
+        reverses=entry_id("other"),
+        meta={"z": "ü", "a": 'x"y', "order_id": "1"},
+    )
+    canonical = json.dumps(entry.to_dict(), sort_keys=True, separators=(",", ":"))
+    assert entry.content_hash == hashlib.sha256(canonical.encode()).hexdigest()
