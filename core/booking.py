@@ -183,7 +183,7 @@ def _gzip_and_hash(stream: BinaryIO) -> _Packed:
     spool = tempfile.TemporaryFile()  # noqa: SIM115 - handed to the caller, who closes it
     try:
         writer = _HashingWriter(spool)
-        with gzip.GzipFile(fileobj=writer, mode="wb", compresslevel=1, mtime=0) as packed:  # type: ignore[call-overload]
+        with gzip.GzipFile(fileobj=writer, mode="wb", compresslevel=1, mtime=0) as packed:
             while chunk := stream.read(1 << 20):
                 digest.update(chunk)
                 packed.write(chunk)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 from sqlalchemy import Connection, func, select
 
@@ -97,7 +97,7 @@ def store_raw_stream(
     flow: str,
     kind: str,
     amazon_id: str,
-    body: BinaryIO,
+    body: IO[bytes],
     size: int,
     digest: str,
     content_type: str = "application/json",
@@ -134,7 +134,9 @@ def store_raw_stream(
         )
     )
     if streamed:
-        (row_id,) = inserted.inserted_primary_key
+        primary_key = inserted.inserted_primary_key
+        assert primary_key is not None  # an INSERT of one row always has one
+        (row_id,) = primary_key
         # The driver's own connection, inside the transaction this connection has open.
         sqlite = conn.connection.driver_connection
         with sqlite.blobopen(_RAW.name, "body", row_id) as blob:  # type: ignore[union-attr]

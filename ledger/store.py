@@ -418,8 +418,8 @@ class Ledger:
         query = sa.select(POSTING_TABLE.c.currency, total).where(condition)
         query = _restrict(query, until=until, currency=currency).group_by(POSTING_TABLE.c.currency)
         with self._engine.connect() as connection:
-            rows = connection.execute(query).all()
-        return {cur: from_minor(int(minor), cur) for cur, minor in sorted(rows) if int(minor) != 0}
+            sums = [(str(row[0]), int(row[1])) for row in connection.execute(query)]
+        return {cur: from_minor(minor, cur) for cur, minor in sorted(sums) if minor != 0}
 
     def trial_balance(self, *, until: dt.date | None = None) -> list[TrialBalanceRow]:
         """Every account's non-zero balance per currency, by account then currency.

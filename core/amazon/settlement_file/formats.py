@@ -174,7 +174,9 @@ class AmountParser:
         if not (plain.fullmatch(stripped) or grouped.fullmatch(stripped)):
             style = "decimal comma (95,00)" if self.decimal_comma else "decimal point (95.00)"
             raise MoneyError(f"not an amount in this file's style, {style}", value=text)
-        amount: Decimal = parse_amount(stripped, self.currency, decimal_comma=self.decimal_comma)
+        amount: Decimal = parse_amount(
+            stripped, self.currency, decimal_comma=bool(self.decimal_comma)
+        )
         return amount.quantize(self._quantum)
 
     def _whole(self, text: str) -> Decimal:

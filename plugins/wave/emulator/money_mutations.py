@@ -23,7 +23,7 @@ from typing import Any
 
 from ml_connector.plugins.wave.emulator import transactions
 from ml_connector.plugins.wave.emulator.context import RequestContext
-from ml_connector.plugins.wave.emulator.errors import InputErrors, invalid
+from ml_connector.plugins.wave.emulator.errors import InputErrors, InputProblem, invalid
 from ml_connector.plugins.wave.emulator.mutation_support import INPUT_PATH, business_of
 from ml_connector.plugins.wave.emulator.state import BusinessState, MoneyTransactionRecord
 
@@ -44,7 +44,7 @@ def money_transactions_create(ctx: RequestContext, given: Mapping[str, Any]) -> 
         raise InputErrors([invalid((*INPUT_PATH, "transactions"), "NO_TRANSACTIONS")])
     # Each entry is an already stored transaction (dedup) or a validated draft (no id yet).
     plan: list[MoneyTransactionRecord] = []
-    problems = []
+    problems: list[InputProblem] = []
     for index, item in enumerate(given["transactions"]):
         earlier = _earlier(ctx, business, item["externalId"])
         if earlier is not None:

@@ -157,7 +157,8 @@ def business_view(ctx: RequestContext, business: BusinessState) -> View:
             record = collection.get(id)
             if record is None:
                 raise NotFoundFailure(kind, id)
-            return make(ctx, business, record)
+            view: View = make(ctx, business, record)
+            return view
 
         return resolve
 
