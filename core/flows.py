@@ -341,8 +341,9 @@ def _from_row(row: Any) -> Flow:
 def save_flow(conn: Connection, flow: Flow, *, now: dt.datetime, replace: bool = False) -> bool:
     """Insert ``flow``, or with ``replace`` update the flow of that name; True when it was new.
 
-    Replacing keeps the flow's credentials, watermarks and job history; a changed schedule
-    takes effect from each job's next run.
+    Replacing keeps the flow's credentials, watermarks and job history. A changed cadence
+    applies at once: a job that last succeeded is next due one new cadence after it last started
+    (a failing job keeps its retry time).
     """
     stamp = now
     exists = conn.execute(select(_FLOW.c.name).where(_FLOW.c.name == flow.name)).first()
@@ -357,6 +358,7 @@ def save_flow(conn: Connection, flow: Flow, *, now: dt.datetime, replace: bool =
             .where(_FLOW.c.name == flow.name)
             .values(**_row_values(flow), updated_at=stamp)
         )
+        _reschedule(conn, flow)
         return False
     conn.execute(
         _FLOW.insert().values(
@@ -364,6 +366,24 @@ def save_flow(conn: Connection, flow: Flow, *, now: dt.datetime, replace: bool =
         )
     )
     return True
+
+
+def _reschedule(conn: Connection, flow: Flow) -> None:
+    """Move each succeeded job's due time to its last start plus the flow's current cadence."""
+    rows = conn.execute(
+        select(_JOB.c.kind, _JOB.c.last_started_at).where(
+            _JOB.c.flow == flow.name, _JOB.c.failures == 0, _JOB.c.last_started_at.is_not(None)
+        )
+    ).all()
+    for row in rows:
+        cadence = flow.cadence(row.kind)
+        conn.execute(
+            update(_JOB)
+            .where(_JOB.c.flow == flow.name, _JOB.c.kind == row.kind)
+            .values(
+                next_due_at=row.last_started_at + dt.timedelta(seconds=cadence) if cadence else None
+            )
+        )
 
 
 def find_flow(conn: Connection, name: str) -> Flow | None:

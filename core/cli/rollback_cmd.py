@@ -1,15 +1,18 @@
 """``ml-connector rollback SETTLEMENT_ID --flow NAME``: take a posted settlement back out.
 
 The work is :func:`ml_connector.core.rollback.rollback_settlement`; this module finds the target,
-opens a session on it and prints what was done. ``--emulator SEED`` talks to the target's
-in-process emulator instead of the real service: the emulator of that seed is made once per
-process and shared (:func:`shared_emulator`), so a demo or a test that synced against it can roll
-back what it posted.
+opens a session on it with the flow's credentials from the vault (as ``sync`` does, so a refreshed
+token is saved before it is used) and prints what was done. ``--emulator SEED`` talks to the
+target's in-process emulator instead: the emulator of that seed is made once per process and
+shared (:func:`shared_emulator`), so a demo or a test that synced against it can roll back what
+it posted.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import httpx
 import typer
@@ -21,10 +24,14 @@ from ml_connector.core.cli.options import DB_OPTION, JSON_OPTION
 from ml_connector.core.credentials import Credentials
 from ml_connector.core.database import Database, open_database
 from ml_connector.core.emulation import Chaos, Clock, SystemClock
+from ml_connector.core.emulation.clock import utcnow
 from ml_connector.core.errors import ConfigError
+from ml_connector.core.flows import get_flow
+from ml_connector.core.jobs import default_http
 from ml_connector.core.plugins import Target, get_target, make_manager
 from ml_connector.core.rollback import RollbackError, RollbackReport, rollback_settlement
 from ml_connector.core.targets import EmulatedTarget
+from ml_connector.core.vault import open_vault, redacted_logs
 
 _EMULATORS: dict[tuple[str, int], EmulatedTarget] = {}
 
@@ -48,6 +55,34 @@ def _target_of(database: Database, flow: str, name: str | None) -> Target:
             )
         name = names[0]
     return get_target(make_manager(), name)
+
+
+@contextmanager
+def _session(
+    database: Database, flow: str, plugin: Target, emulator: int | None, clock: Clock
+) -> Iterator[object]:
+    """A session on the flow's target: its emulator of ``emulator`` seed, or the flow's own."""
+    if emulator is not None:
+        emulated = shared_emulator(plugin, emulator, clock)
+        with httpx.Client(transport=httpx.MockTransport(emulated.handle), timeout=30) as http:
+            yield plugin.connect(
+                credentials=Credentials(emulated.credentials), http=http, clock=clock
+            )
+        return
+    vault = open_vault()
+    with database.engine.begin() as conn:
+        found = get_flow(conn, flow)
+    if found.target != plugin.name:
+        raise ConfigError(
+            f"flow {flow!r} posts to {found.target}, not {plugin.name}; its credentials are "
+            f"for {found.target}"
+        )
+    credentials = vault.credentials(
+        database.engine, found.scope(plugin.name), now=lambda: utcnow(clock)
+    )
+    # A target may echo a secret back in an error someone logs: mask them.
+    with redacted_logs(credentials.secrets), default_http(plugin.name) as http:
+        yield plugin.connect(credentials=credentials, http=http, clock=clock)
 
 
 def _print(report: RollbackReport, title: str) -> None:
@@ -85,22 +120,13 @@ def rollback(
     """Undo a posted settlement in the target (void, delete or credit note) and reverse its entries.
 
     Safe to run again: a rollback that stopped half-way continues where it stopped. Afterwards
-    the settlement is ready to be booked again and re-posted (after fixing the mapping).
+    the settlement is ready to be re-posted (after fixing the mapping):
+    'ml-connector sync --flow NAME --rebook SETTLEMENT_ID'.
     """
     database = open_database(db)
     plugin = _target_of(database, flow, target)
     clock = SystemClock()
-    if emulator is None:
-        raise ConfigError(
-            f"rolling back in the real {plugin.info.title} needs the credentials stored with "
-            f"flow {flow!r} ('ml-connector flows add' and 'ml-connector auth'), which this "
-            "installation does not have yet; use --emulator SEED for the in-process emulator"
-        )
-    emulated = shared_emulator(plugin, emulator, clock)
-    with httpx.Client(transport=httpx.MockTransport(emulated.handle), timeout=30) as http:
-        session = plugin.connect(
-            credentials=Credentials(emulated.credentials), http=http, clock=clock
-        )
+    with _session(database, flow, plugin, emulator, clock) as session:
         try:
             report = rollback_settlement(
                 database,
@@ -135,7 +161,7 @@ def rollback(
     elif not as_json:
         console.print(
             f"Settlement {settlement_id} is rolled back: {report.entries_reversed} ledger "
-            f"entr{'y' if report.entries_reversed == 1 else 'ies'} reversed. Fix the mapping, then "
-            f"book it again and sync flow {flow} to re-post it.",
+            f"entr{'y' if report.entries_reversed == 1 else 'ies'} reversed. Fix the mapping if "
+            f"needed, then re-post it: 'ml-connector sync --flow {flow} --rebook {settlement_id}'.",
             highlight=False,
         )

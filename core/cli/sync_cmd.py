@@ -1,4 +1,9 @@
-"""``ml-connector sync``: pull, book, render and push a flow now; ``--dry-run`` sends nothing."""
+"""``ml-connector sync``: pull, book, render and push a flow now; ``--dry-run`` sends nothing.
+
+``--rebook SETTLEMENT_ID`` first books a rolled-back settlement again from its stored report
+(:func:`ml_connector.core.rollback.rebook_settlement`, a new revision on new entry ids), so this
+sync re-posts it: the way back after ``ml-connector rollback``.
+"""
 
 from __future__ import annotations
 
@@ -7,20 +12,25 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from ml_connector.core.booking import ALREADY_BOOKED, BOOKED
 from ml_connector.core.cli.app import app, console, reports_errors
 from ml_connector.core.cli.options import DB_OPTION
 from ml_connector.core.database import open_database
 from ml_connector.core.dryrun import dry_run
-from ml_connector.core.emulation.clock import SystemClock
+from ml_connector.core.emulation.clock import SystemClock, utcnow
 from ml_connector.core.errors import ConfigError
 from ml_connector.core.flows import Flow, get_flow, list_flows
 from ml_connector.core.jobs import default_runners
 from ml_connector.core.plugins import get_target, make_manager
+from ml_connector.core.rollback import rebook_settlement
 from ml_connector.core.scheduler import FAILED, JobRun, Scheduler, run_job
 from ml_connector.core.vault import open_vault, redacted_logs
+from ml_connector.ledger.rules import default_rules
 
 # A sync now is the scheduler's settlements job then its sync job, under the same per-flow lease.
 JOBS = ("settlements", "sync")
+# Outcomes of booking a rolled-back settlement again after which the sync has documents to post.
+REBOOKED = frozenset({BOOKED, ALREADY_BOOKED})
 
 
 def _flows(db_flows: list[Flow]) -> list[Flow]:
@@ -55,6 +65,13 @@ def sync(
         "request under OUT/<target>/, in send order, secrets redacted.",
     ),
     out: Path | None = typer.Option(None, "--out", help="Folder for the --dry-run requests."),
+    rebook: list[str] = typer.Option(
+        [],
+        "--rebook",
+        metavar="SETTLEMENT_ID",
+        help="First book this rolled-back settlement again from its stored report, so this "
+        "sync re-posts it (repeatable; needs --flow).",
+    ),
 ) -> None:
     """Pull new settlements, book them, render and push every document to the flow's target.
 
@@ -62,9 +79,36 @@ def sync(
     """
     if dry and out is None:
         raise typer.BadParameter("--dry-run needs --out DIR", param_hint="--out")
+    if rebook and flow is None:
+        raise typer.BadParameter("--rebook needs --flow NAME", param_hint="--flow")
+    if rebook and dry:
+        raise typer.BadParameter(
+            "--rebook books into the database; a --dry-run changes nothing", param_hint="--rebook"
+        )
     database = open_database(db)
     with database.engine.connect() as conn:
         chosen = _flows(list_flows(conn)) if flow is None else [get_flow(conn, flow)]
+    held = False
+    for settlement_id in rebook:
+        assert flow is not None
+        booked = rebook_settlement(
+            database,
+            flow=flow,
+            settlement_id=settlement_id,
+            rules=default_rules(),
+            now=utcnow(SystemClock()),
+        )
+        if booked.status in REBOOKED:
+            console.print(
+                f"Settlement {settlement_id} is booked again; this sync posts it.", highlight=False
+            )
+        else:  # held or unmapped: nothing to post until a person acts (see 'alerts')
+            held = True
+            console.print(
+                f"[red]Settlement {settlement_id} was not booked again: {booked.status}"
+                f"{': ' + booked.reason if booked.reason else ''}[/] (see 'ml-connector alerts')",
+                highlight=False,
+            )
     if dry:
         assert out is not None
         manager = make_manager()
@@ -99,5 +143,5 @@ def sync(
                         run_job(database, each.name, kind, runners[kind], clock, vault=vault)
                     )
     console.print(_runs_table(runs))
-    if any(run.status == FAILED for run in runs):
+    if held or any(run.status == FAILED for run in runs):
         raise typer.Exit(1)
