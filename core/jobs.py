@@ -86,6 +86,7 @@ def settlements_runner(http_factory: HttpFactory = default_http) -> Callable[[Jo
                 rules=default_rules(),
                 mode=context.flow.mode,
                 clock=context.clock,
+                marketplace_ids=list(context.flow.marketplaces),
             )
         return (
             f"{pulled.listed} report(s) listed, {pulled.booked} settlement(s) booked, "

@@ -365,6 +365,7 @@ def _list_settlement_reports(
     now: dt.datetime,
     result: SettlementPull,
     max_restarts: int,
+    marketplace_ids: Sequence[str],
     page_size: int,
 ) -> tuple[list[dict[str, Any]], tuple[dt.datetime, str] | None]:
     while True:
@@ -377,6 +378,7 @@ def _list_settlement_reports(
                 client.get_reports(
                     [SETTLEMENT_REPORT_TYPE],
                     processing_statuses=["DONE"],
+                    marketplace_ids=marketplace_ids,
                     created_since=_created_since(mark, since, now),
                     page_size=page_size,
                 )
@@ -448,6 +450,7 @@ def pull_settlements(
     clock: Clock,
     progress: Progress | None = None,
     max_restarts: int = MAX_RESTARTS,
+    marketplace_ids: Sequence[str] = (),
     page_size: int = 100,
 ) -> SettlementPull:
     """Find, download and book every settlement report newer than the ``settlements`` watermark.
@@ -457,13 +460,15 @@ def pull_settlements(
     ``createdTime`` and ``reportId``) commit in one transaction, so a run killed between two
     reports resumes after the last one committed. Settlements stored on hold or with unmapped
     lines are booked again from the raw store first (:func:`rebook_waiting`).
+    ``marketplace_ids`` narrows the listing to the flow's marketplaces (a seller account may sell
+    in marketplaces another flow books); empty lists every settlement of the account.
     """
     report_progress = progress or _no_progress
     now = utcnow(clock)
     result = SettlementPull()
     result.rebooked = rebook_waiting(database, flow=flow, rules=rules, mode=mode, now=now)
     reports, mark = _list_settlement_reports(
-        database, client, flow, since, now, result, max_restarts, page_size
+        database, client, flow, since, now, result, max_restarts, marketplace_ids, page_size
     )
     result.listed = len(reports)
     report_progress("settlements", 0, len(reports))

@@ -355,6 +355,7 @@ def pull_command(
             since=since.replace(tzinfo=dt.UTC) if since else None,
             clock=connection.clock,
             progress=progress,
+            marketplace_ids=connection.marketplace_ids or (),
         )
         ordered = (
             None

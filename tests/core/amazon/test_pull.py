@@ -50,6 +50,7 @@ from ml_connector.core.errors import InputError
 from ml_connector.core.schema import RawRecord, ReportRequest
 from ml_connector.core.secrets import Secret
 from ml_connector.core.transport import CrashingTransport, SimulatedCrash
+from ml_connector.ledger.marketplaces import by_code
 from ml_connector.ledger.posting import book_settlement, compare_lines
 from ml_connector.ledger.rules import RuleTable, default_rules
 from ml_connector.ledger.settlement import SettlementHeader, SettlementLine
@@ -199,6 +200,25 @@ def test_pull_books_every_listed_settlement_with_raw_copy_and_watermark(
                 sum(p.amount for p in payout[0].postings if p.account.startswith("Assets:Bank"))
                 == header.total_amount
             )
+
+
+def test_a_flow_books_only_its_own_marketplaces_settlements(
+    database: Database, clock: FakeClock
+) -> None:
+    """The seller sells in US and JP; a flow of the US marketplace books the USD settlements only."""
+    emulator = make_emulator(clock)
+    us = by_code("US").marketplace_id
+    pulled = pull_settlements(
+        database, make_client(emulator, clock), flow=FLOW, rules=RULES, clock=clock,
+        marketplace_ids=[us],
+    )  # fmt: skip
+    currencies = {
+        header.settlement_id: header.currency for header, _lines in emulator.seller.settlements
+    }
+    booked = set(statuses(database))
+    assert pulled.listed == len(booked) > 0
+    assert {currencies[sid] for sid in booked} == {"USD"}
+    assert visible_settlements(emulator, START) - booked, "the JP settlements were left alone"
 
 
 def test_second_pull_changes_nothing_and_downloads_nothing(
