@@ -28,6 +28,7 @@ from ml_connector.core.alerts import raise_alert, resolve_alerts
 from ml_connector.core.amazon.settlement_file import open_settlement_file
 from ml_connector.core.revisions import as_revision, booking_revision
 from ml_connector.core.schema import SettlementStatus
+from ml_connector.ledger.db import SQLITE_TEMP_IN_MEMORY
 from ml_connector.ledger.entries import JournalEntry
 from ml_connector.ledger.posting import (
     Booking,
@@ -249,6 +250,11 @@ Progress = Callable[[str, int, int], None]
 _PROGRESS_EVERY = 1 << 14
 # Entries per write while streaming order entries, inside the settlement's one transaction.
 WRITE_CHUNK = 2000
+# Postings per write at most (give or take one entry's), so large entries come in small lists.
+WRITE_POSTINGS = 10_000
+# How a settlement's transaction runs: SQLite keeps its temporary storage in memory, which
+# the ledger's insert triggers use once per entry (see ledger.db.SQLITE_TEMP_IN_MEMORY).
+_BULK = {SQLITE_TEMP_IN_MEMORY: True}
 
 
 def _size(document: bytes | Path) -> int:
@@ -342,7 +348,7 @@ def book_settlement_document(
 
         def entries() -> Iterator[JournalEntry]:
             if not plan.needs_second_pass:
-                yield from plan.settlement_entries()
+                yield from plan.closing_entries()
                 return
             with _open(document) as raw, open_settlement_file(raw, source=source) as again:
                 lines = _reporting(again, raw, "writing", size, report) if progress else again
@@ -424,6 +430,7 @@ def _book_in_one_pass(
     written = 0
     revision: int | None = None
     with ledger.engine.connect() as conn:
+        conn.execution_options(**_BULK)
         transaction = conn.begin()
         try:
 
@@ -457,7 +464,7 @@ def _book_in_one_pass(
                     commit=commit,
                     outcome=plan,
                     head=plan.settlement_entries(),
-                    entries=plan.settlement_entries,
+                    entries=plan.closing_entries,
                     revision=revision,
                     written=written,
                 )
@@ -496,13 +503,19 @@ def record_booking(
     )
 
 
-def _chunks(entries: Iterable[JournalEntry], size: int) -> Iterator[list[JournalEntry]]:
+def _chunks(
+    entries: Iterable[JournalEntry], size: int, postings: int = WRITE_POSTINGS
+) -> Iterator[list[JournalEntry]]:
+    """``entries`` in lists of at most ``size`` entries and about ``postings`` postings (a
+    per-order settlement's receivable entries hold a thousand postings each)."""
     chunk: list[JournalEntry] = []
+    held = 0
     for entry in entries:
         chunk.append(entry)
-        if len(chunk) == size:
+        held += len(entry.postings)
+        if len(chunk) == size or held >= postings:
             yield chunk
-            chunk = []
+            chunk, held = [], 0
     if chunk:
         yield chunk
 
@@ -521,7 +534,7 @@ def _commit(
     settlement): they decide the booking's revision (:mod:`ml_connector.core.revisions`).
     ``entries()`` yields every entry to write, ``head`` included, and is written in chunks.
     """
-    with ledger.engine.begin() as conn:
+    with ledger.engine.execution_options(**_BULK).begin() as conn:
         return _record(ledger, conn, commit=commit, outcome=outcome, head=head, entries=entries)
 
 

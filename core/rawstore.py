@@ -122,6 +122,13 @@ def store_raw_stream(
     if exists is not None:
         return False
     streamed = conn.dialect.name == "sqlite" and size > 0
+    whole = b"" if streamed else body.read(size)
+    if len(whole) != size and not streamed:
+        raise InputError(
+            f"the raw copy ended {size - len(whole)} bytes short of its {size}",
+            source=f"{kind} {amazon_id}",
+            field="body",
+        )
     inserted = conn.execute(
         _RAW.insert().values(
             flow=flow,
@@ -129,7 +136,7 @@ def store_raw_stream(
             amazon_id=amazon_id,
             content_hash=digest,
             content_type=content_type,
-            body=func.zeroblob(size) if streamed else body.read(size),
+            body=func.zeroblob(size) if streamed else whole,
             fetched_at=now,
         )
     )

@@ -11,8 +11,10 @@ The accounting (``shared/DESIGN.md`` §3, ``docs/reconciliation.md``):
   Amazon charged you), so every clearing account nets to zero for the settlement;
 - **summary** mode books one settlement entry with the lines grouped by account, marketplace and
   category; **per-order** mode first books each order's item-price and promotion lines as an
-  order entry (Dr receivable, Cr income, tax, promotions), and the settlement entry then moves
-  those amounts from clearing to the receivable instead of booking the income again;
+  order entry (Dr receivable, Cr income, tax, promotions), and the settlement moves those
+  amounts from clearing to the receivable instead of booking the income again, in receivable
+  entries of at most :data:`RECEIVABLE_BATCH` orders each (Cr receivable per order, Dr clearing,
+  orders in id order), each balanced, so neither an entry nor memory grows with the orders;
 - with ``split_by_month`` the settlement entry is cut into one entry per calendar month of the
   lines' posted dates; the payout stays one entry on the deposit date.
 
@@ -27,6 +29,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
+from operator import itemgetter
 from typing import Literal
 
 from ml_connector.ledger.accounts import validate_account_path
@@ -53,6 +56,7 @@ from ml_connector.ledger.posting.conventions import (
     KIND_ORDER,
     KIND_PAYOUT,
     KIND_SETTLEMENT,
+    META_BATCH,
     META_CURRENCY,
     META_DEPOSIT_DATE,
     META_DIFFERENCE,
@@ -81,6 +85,10 @@ from ml_connector.ledger.rules import RuleTable
 from ml_connector.ledger.settlement import SettlementHeader, SettlementLine
 
 Mode = Literal["summary", "per-order"]
+
+#: Orders per receivable entry in per-order mode: the settlement pays its orders' receivables
+#: in entries of at most this many orders, so memory and entry size stay bounded.
+RECEIVABLE_BATCH = 1000
 Status = Literal["booked", "hold", "unmapped"]
 
 
@@ -376,6 +384,20 @@ class SettlementPlan:
         """Every entry to write: order entries (per-order mode, from ``lines``), then
         :meth:`settlement_entries`."""
         yield from self.order_entries(lines)
+        yield from self.closing_entries()
+
+    def receivable_entries(self) -> Iterator[JournalEntry]:
+        """Per-order mode: the entries in which the settlement pays its orders' receivables,
+        made from the first pass's sums, :data:`RECEIVABLE_BATCH` orders each in order id order
+        (so they do not depend on the order of the lines), one at a time as they are read."""
+        if self._book is None or not self._book.per_order:
+            return iter(())
+        return self._book.receivable_entries()
+
+    def closing_entries(self) -> Iterator[JournalEntry]:
+        """Every entry after the order entries: :meth:`receivable_entries`, then
+        :meth:`settlement_entries` (the payout last)."""
+        yield from self.receivable_entries()
         yield from self.settlement_entries()
 
     def booking(self, lines: Iterable[SettlementLine] = ()) -> Booking:
@@ -384,7 +406,7 @@ class SettlementPlan:
         if self._book is None:
             return Booking(self.settlement_id, self.status, (), self.hold_reasons, self.unmapped)
         orders = sorted(self.order_entries(lines), key=lambda entry: entry.meta[META_ORDER_ID])
-        return Booking(self.settlement_id, "booked", (*orders, *self.settlement_entries()), (), ())
+        return Booking(self.settlement_id, "booked", (*orders, *self.closing_entries()), (), ())
 
 
 # A grouped amount on the target side: (account, marketplace, category, order id).
@@ -398,10 +420,13 @@ class _Part:
     clearing: defaultdict[str, Decimal]
     targets: defaultdict[_Target, Decimal]
     last_posted: dt.date
+    # Per-order mode: what the invoiced lines put in clearing, per marketplace; the receivable
+    # entries move it to the receivable, the payout takes it out with the rest.
+    invoiced: defaultdict[str, Decimal]
 
     @classmethod
     def empty(cls, day: dt.date) -> _Part:
-        return cls(defaultdict(Decimal), defaultdict(Decimal), day)
+        return cls(defaultdict(Decimal), defaultdict(Decimal), day, defaultdict(Decimal))
 
 
 class _Order:
@@ -476,11 +501,99 @@ class _SettlementBook:
             self._settlement_entries = (*made, self._payout_entry(parts.values()))
         return self._settlement_entries
 
+    def receivable_entries(self) -> Iterator[JournalEntry]:
+        """Per-order mode: Cr the receivable of each order the settlement pays, Dr the clearing
+        account of its marketplace, :data:`RECEIVABLE_BATCH` orders per entry (per month with
+        ``split_by_month``), in order id order, each entry balanced on its own. Made one at a
+        time from the tally's per-order sums, so no entry grows with the settlement."""
+        split, end_day, groups = self.split_by_month, self.end_day, self.tally.groups
+        # The tally's own keys, sorted in place: no copy of the per-order sums is made.
+        invoiced = [key for key in groups if key[2] is None]
+        if split:
+            invoiced.sort(key=lambda key: (f"{key[0] or end_day:%Y-%m}", key[3]))
+        else:
+            invoiced.sort(key=itemgetter(3))
+        batch: dict[tuple[str, str], Decimal] = {}
+        batch_key, last_order, last_day, number, orders = "", "", end_day, 0, 0
+        for group in invoiced:
+            posted, site, _rule, order_id = group
+            day = posted or end_day
+            key = f"{day:%Y-%m}" if split else ""
+            marketplace = self.marketplace_code(site)
+            amount = groups[group]
+            if batch and (
+                key != batch_key or (order_id != last_order and orders >= RECEIVABLE_BATCH)
+            ):
+                entry = self._receivable_entry(batch_key, number, batch, last_day)
+                if entry is not None:
+                    number += 1
+                    yield entry
+                batch = {}
+            if not batch:
+                batch_key, last_day, orders, last_order = key, day, 0, ""
+            if order_id != last_order:
+                orders += 1
+            last_order, last_day = order_id, max(last_day, day)
+            batch[(order_id, marketplace)] = batch.get((order_id, marketplace), 0) + amount
+        if batch:
+            entry = self._receivable_entry(batch_key, number, batch, last_day)
+            if entry is not None:
+                yield entry
+
+    def _receivable_entry(
+        self, key: str, number: int, batch: dict[tuple[str, str], Decimal], last_day: dt.date
+    ) -> JournalEntry | None:
+        currency = self.currency
+        clearing: defaultdict[str, Decimal] = defaultdict(Decimal)
+        cleared = []
+        # Sorted: the batch was filled in the order of the tally, which follows the lines.
+        for (order_id, marketplace), amount in sorted(batch.items()):
+            if amount != 0:
+                clearing[marketplace] += amount
+                cleared.append(
+                    Posting(
+                        RECEIVABLE_ACCOUNT,
+                        -amount,
+                        currency,
+                        marketplace,
+                        posting_memo(CATEGORY_RECEIVABLE, order_id),
+                    )
+                )
+        postings = [
+            Posting(clearing_account(mp), amount, currency, mp, posting_memo(CATEGORY_CLEARING))
+            for mp, amount in sorted(clearing.items())
+            if amount != 0
+        ]
+        postings += cleared
+        if len(postings) < 2:
+            return None  # every order in the batch netted to zero: nothing to pay
+        sid = self.header.settlement_id
+        orders = f"orders {min(batch)[0]} to {max(batch)[0]}"
+        if self.split_by_month:
+            description = f"Amazon settlement {sid} pays {orders}, lines posted in {key}"
+            meta = {**self.meta, META_MONTH: key, META_BATCH: str(number)}
+            day = last_day
+        else:
+            description = f"Amazon settlement {sid} pays {orders}"
+            meta = {**self.meta, META_BATCH: str(number)}
+            day = self.end_day
+        return JournalEntry(
+            id=entry_id(
+                "amazon", "settlement", sid, "receivable", *([key] if key else []), str(number)
+            ),
+            date=day,
+            description=description,
+            source_ref=settlement_source(sid),
+            postings=tuple(postings),
+            kind=KIND_SETTLEMENT,
+            meta=meta,
+        )
+
     # --- settlement entries ----------------------------------------------------------------
 
     def _parts(self) -> dict[str, _Part]:
         parts: dict[str, _Part] = {}
-        for (posted, site, rule, order_id), amount in self.tally.groups.items():
+        for (posted, site, rule, _order), amount in self.tally.groups.items():
             day = posted or self.end_day
             key = f"{day:%Y-%m}" if self.split_by_month else ""
             part = parts.get(key)
@@ -488,12 +601,13 @@ class _SettlementBook:
                 part = parts[key] = _Part.empty(day)
             part.last_posted = max(part.last_posted, day)
             marketplace = self.marketplace_code(site)
+            if rule is None:
+                # An invoiced line: the settlement pays the order's receivable, in the
+                # receivable entries (:meth:`receivable_entries`), not in this part's entry.
+                part.invoiced[marketplace] += amount
+                continue
             part.clearing[marketplace] += amount
-            if rule is None:  # an invoiced line: the settlement pays the order's receivable
-                target = (RECEIVABLE_ACCOUNT, marketplace, CATEGORY_RECEIVABLE, order_id)
-            else:
-                target = (rule.account, marketplace, rule.category, "")
-            part.targets[target] -= amount
+            part.targets[(rule.account, marketplace, rule.category, "")] -= amount
         difference_account = self.decision.book_difference_to if self.decision else None
         if difference_account is not None:
             # The released difference goes with the settlement's last month, where Amazon
@@ -548,6 +662,8 @@ class _SettlementBook:
         put_in: defaultdict[str, Decimal] = defaultdict(Decimal)
         for part in parts:
             for marketplace, amount in part.clearing.items():
+                put_in[marketplace] += amount
+            for marketplace, amount in part.invoiced.items():
                 put_in[marketplace] += amount
         total = self.header.total_amount
         clearing_memo = posting_memo(CATEGORY_CLEARING)
@@ -720,9 +836,9 @@ class _OrderInvoicer:
         """``lines`` unchanged, making each order's entry as its run of lines ends and passing
         them to ``write`` in lists of ``chunk``. Raises :class:`OrdersApart` as soon as an
         order's lines come back after another's, or an invoiced line's marketplace is unknown.
+        ``tally`` must be the tally that feeds on what this yields (it tells the orders apart).
         """
         kind_of, end_day = tally.kind_of, self.end_day
-        finished: set[str] = set()
         codes: dict[str, str] = {}
         made: list[JournalEntry] = []
         current: _Order | None = None
@@ -736,14 +852,15 @@ class _OrderInvoicer:
             day = line.posted_date or end_day
             if current is None or order_id != current_id:
                 if current is not None:
-                    finished.add(current_id)
                     entry = self.entry(current_id, current)
                     if entry is not None:
                         made.append(entry)
                         if len(made) >= chunk:
                             write(made)
                             made = []
-                if order_id in finished:
+                # ``tally`` has fed on this line already (it reads what this yields): it
+                # knows whether the order's lines came back, without a set of our own.
+                if order_id in tally.split_orders:
                     raise OrdersApart(
                         f"settlement {self.header.settlement_id}: the lines of order {order_id} "
                         f"come apart (again at {line.source} line {line.line_no})"

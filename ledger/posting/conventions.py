@@ -33,6 +33,8 @@ META_RELEASED_HOLDS = "release_holds"
 META_RELEASE_NOTE = "release_note"
 META_DIFFERENCE = "release_difference"
 META_DIFFERENCE_ACCOUNT = "release_difference_account"
+# Per-order mode: the number of a receivable entry (one batch of orders the settlement pays).
+META_BATCH = "batch"
 
 SETTLEMENT_META_KEYS: tuple[str, ...] = (
     META_SETTLEMENT_ID,

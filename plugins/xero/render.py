@@ -43,6 +43,7 @@ from ml_connector.core.targets import (
 )
 from ml_connector.ledger.entries import JournalEntry, Posting
 from ml_connector.ledger.money import allocate, minor_units
+from ml_connector.ledger.posting.conventions import clearing_account, memo_order_id
 
 CLEARING_PREFIX = "Assets:Amazon:Clearing:"
 RECEIVABLE = "Assets:Amazon:Receivable"
@@ -342,6 +343,10 @@ class _Renderer:
         totals: Mapping[str, Decimal],
     ) -> None:
         clearing = [line for line in lines if line[0].startswith(CLEARING_PREFIX)]
+        marketplace_named = next((line[1] for line in lines if line[1]), None)
+        if not clearing and marketplace_named is not None:
+            self.offsetting_bank_transactions(entry, currency, lines, totals, marketplace_named)
+            return
         if len({line[0] for line in clearing}) != 1:
             self.problem(
                 entry,
@@ -355,11 +360,53 @@ class _Renderer:
             raise _Stop
         bank_account, marketplace = clearing[0][0], clearing[0][1]
         net = sum((line[3] for line in clearing), Decimal(0))
-        receive = net >= 0
+        others = [line for line in lines if line[0] != bank_account]
+        self.bank_payload(
+            entry, currency, bank_account, marketplace, net >= 0, others, totals, n=currency
+        )
+
+    def offsetting_bank_transactions(
+        self,
+        entry: JournalEntry,
+        currency: str,
+        lines: Sequence[tuple[str, str | None, str, Decimal]],
+        totals: Mapping[str, Decimal],
+        marketplace: str,
+    ) -> None:
+        """Lines that balance among themselves while their clearing leg netted to zero.
+
+        No money moved through the clearing account, yet a foreign-currency settlement can only
+        enter Xero as bank transactions on it: the debits become a SPEND and the credits a
+        RECEIVE of the same amount, which leave the clearing account where it was.
+        """
+        bank_account = clearing_account(marketplace)
+        debits = [line for line in lines if line[3] > 0]
+        credits = [line for line in lines if line[3] < 0]
+        moved = sum((line[3] for line in debits), Decimal(0))
+        carried = totals.get(currency, Decimal(0))
+        self.bank_payload(
+            entry, currency, bank_account, marketplace, False, debits,
+            {currency: moved}, n=f"{currency}:out",
+        )  # fmt: skip
+        self.bank_payload(
+            entry, currency, bank_account, marketplace, True, credits,
+            {currency: carried - moved}, n=f"{currency}:in",
+        )  # fmt: skip
+
+    def bank_payload(
+        self,
+        entry: JournalEntry,
+        currency: str,
+        bank_account: str,
+        marketplace: str | None,
+        receive: bool,
+        lines: Sequence[tuple[str, str | None, str, Decimal]],
+        totals: Mapping[str, Decimal],
+        *,
+        n: str,
+    ) -> None:
         items = []
         for account, line_marketplace, description, amount in lines:
-            if account == bank_account:
-                continue
             line_amount = -amount if receive else amount
             item: dict[str, Any] = {
                 "Description": description,
@@ -385,7 +432,7 @@ class _Renderer:
                 "LineItems": items,
             },
             totals,
-            n=currency,
+            n=n,
             description=f"{currency} bank transaction for {entry.description}",
         )
 
@@ -556,7 +603,7 @@ class _Renderer:
                 invoiced[(currency, marketplace)], key=lambda oa: oa[0].meta.get("order_id", "")
             ):
                 payments.append((order, clearing[0], order_amount, currency))
-        for order, clearing_account, order_amount, currency in payments:
+        for order, clearing_leg, order_amount, currency in payments:
             order_id = order.meta.get("order_id", "")
             (xero_amount,) = to_xero_amounts([order_amount], currency)
             self.add(
@@ -566,7 +613,7 @@ class _Renderer:
                     "Invoice": {
                         "InvoiceNumber": invoice_number(order_id, order.meta.get("revision", 0))
                     },
-                    "Account": {"Code": self.code(clearing_account)},
+                    "Account": {"Code": self.code(clearing_leg)},
                     "Date": entry.date.isoformat(),
                     "Amount": xero_amount,
                 },
@@ -604,11 +651,34 @@ def render_entries(
     entries: Sequence[JournalEntry], mapping: TargetMapping, context: RenderContext
 ) -> Rendered:
     """Every entry's documents, or a problem per unmapped reference (see the module docstring)."""
-    orders_by_settlement: dict[str, list[JournalEntry]] = defaultdict(list)
+    orders_by_settlement: dict[str, dict[str, list[JournalEntry]]] = defaultdict(
+        lambda: defaultdict(list)
+    )
     for entry in entries:
         if entry.kind == "order":
-            orders_by_settlement[entry.meta.get("settlement_id", "")].append(entry)
+            settlement_id = entry.meta.get("settlement_id", "")
+            orders_by_settlement[settlement_id][entry.meta.get("order_id", "")].append(entry)
     renderer = _Renderer(mapping, context)
     for entry in entries:
-        renderer.entry(entry, orders_by_settlement.get(entry.meta.get("settlement_id", ""), []))
+        renderer.entry(entry, _paid_orders(entry, orders_by_settlement))
     return Rendered(tuple(renderer.documents), tuple(renderer.problems))
+
+
+def _paid_orders(
+    entry: JournalEntry, orders_by_settlement: Mapping[str, Mapping[str, list[JournalEntry]]]
+) -> list[JournalEntry]:
+    """The order entries (invoices) whose receivable ``entry`` pays, by the order ids its
+    receivable credits name (their memos), in order id order. A per-order settlement pays its
+    orders in several entries of a batch of orders each; each entry's payments match its own
+    orders."""
+    if entry.kind != "settlement":
+        return []
+    orders = orders_by_settlement.get(entry.meta.get("settlement_id", ""), {})
+    paid = {
+        memo_order_id(p.memo) for p in entry.postings if p.account == RECEIVABLE and p.amount < 0
+    }
+    if "" in paid:
+        # A receivable credit that names no order: the entry pays the settlement's orders as
+        # a whole (matched by marketplace totals), as a single settlement entry did.
+        paid = set(orders)
+    return [order for order_id in sorted(paid) for order in orders.get(order_id, ())]

@@ -23,6 +23,7 @@ from ml_connector.ledger import db as db_module
 from ml_connector.ledger.db import (
     MIGRATIONS_ENTRY_POINTS,
     SQLITE_CACHE_SIZE,
+    SQLITE_TEMP_IN_MEMORY,
     create_engine_for,
     default_url,
     migrate,
@@ -414,3 +415,16 @@ def test_sqlite_ledger_writes_hold_the_write_lock_from_their_first_read(tmp_path
         connection.exec_driver_sql("SELECT 1")
     assert begins == ["BEGIN IMMEDIATE", "BEGIN"]
     ledger.close()
+
+
+def test_bulk_writes_keep_sqlite_temporary_storage_in_memory_only_when_asked(
+    tmp_path: Path,
+) -> None:
+    engine = create_engine_for(f"sqlite:///{tmp_path / 'temp.sqlite3'}")
+    try:
+        with engine.execution_options(**{SQLITE_TEMP_IN_MEMORY: True}).begin() as conn:
+            assert conn.exec_driver_sql("PRAGMA temp_store").scalar() == 2  # MEMORY
+        with engine.begin() as conn:  # the same pooled connection, back to the default
+            assert conn.exec_driver_sql("PRAGMA temp_store").scalar() == 0
+    finally:
+        engine.dispose()

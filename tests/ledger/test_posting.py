@@ -200,7 +200,7 @@ def test_combinations_match_whatever_their_case() -> None:
 def test_per_order_invoices_each_order_and_clears_the_receivable() -> None:
     lines = [*one_sale(), line(8, PROMOTION, "-2.00", order_id=ORDER)]
     booking = book_settlement(header("12.10"), lines, RULES, mode="per-order")
-    order, settlement, payout = booking.entries
+    order, paid, settlement, payout = booking.entries
     assert order.kind == "order"
     assert order.source_ref == f"amazon:order:{ORDER}"
     assert order.meta["order_id"] == ORDER and order.meta["mode"] == "per-order"
@@ -211,9 +211,17 @@ def test_per_order_invoices_each_order_and_clears_the_receivable() -> None:
         ("Liabilities:SalesTax:MarketplaceFacilitator", "-1.50", "US", "tax"),
         ("Income:Amazon:Promotions", "2.00", "US", "promotion"),
     }
-    assert postings_of(settlement) == {
-        ("Assets:Amazon:Clearing:US", "12.10", "US", "clearing"),
+    # The settlement pays the order's receivable in an entry of its own (one per batch of
+    # orders), moving what the order's lines put in clearing to the receivable.
+    assert (
+        paid.kind == "settlement" and paid.meta["settlement_id"] == settlement.meta["settlement_id"]
+    )
+    assert postings_of(paid) == {
+        ("Assets:Amazon:Clearing:US", "19.50", "US", "clearing"),
         ("Assets:Amazon:Receivable", "-19.50", "US", f"receivable {ORDER}"),
+    }
+    assert postings_of(settlement) == {
+        ("Assets:Amazon:Clearing:US", "-7.40", "US", "clearing"),
         ("Liabilities:SalesTax:MarketplaceFacilitator", "1.50", "US", "facilitator_tax"),
         ("Expenses:Amazon:ReferralFees", "3.00", "US", "fee_referral"),
         ("Expenses:Amazon:FBAFees", "2.50", "US", "fee_fba"),
@@ -223,6 +231,34 @@ def test_per_order_invoices_each_order_and_clears_the_receivable() -> None:
     assert postings_of(payout) == postings_of(
         book_settlement(header("12.10"), lines, RULES).entries[-1]
     )
+
+
+def test_per_order_pays_receivables_in_balanced_batches_of_orders(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("ml_connector.ledger.posting.booking.RECEIVABLE_BATCH", 2)
+    orders = [f"111-0000000-000000{n}" for n in (5, 1, 4, 2, 3)]  # not in id order
+    lines = [line(n + 2, SALE, f"1{n}.00", order_id=order) for n, order in enumerate(orders)]
+    booking = book_settlement(header(str(total_of(lines))), lines, RULES, mode="per-order")
+    paying = [e for e in booking.entries if e.meta.get("batch") is not None]
+    assert [e.meta["batch"] for e in paying] == ["0", "1", "2"]
+    paid: list[str] = []
+    for entry in paying:
+        assert entry.kind == "settlement"
+        assert sum(p.amount for p in entry.postings) == 0
+        paid += [p.memo.split(" ", 1)[1] for p in entry.postings if p.amount < 0]
+    assert paid == sorted(orders)  # two orders an entry, in order id order
+    receivable = sum(
+        p.amount
+        for e in booking.entries
+        for p in e.postings
+        if p.account == "Assets:Amazon:Receivable"
+    )
+    assert receivable == 0
+    shuffled = book_settlement(header(str(total_of(lines))), lines[::-1], RULES, mode="per-order")
+    assert [(e.id, e.content_hash) for e in shuffled.entries] == [
+        (e.id, e.content_hash) for e in booking.entries
+    ]
 
 
 def test_per_order_refunds_stay_in_the_settlement_entry() -> None:

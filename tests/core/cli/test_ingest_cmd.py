@@ -127,7 +127,8 @@ def test_per_order_books_the_same_entries_as_booking_in_memory(tmp_path: Path, u
     assert reported["settlement_id"] == "1002" and reported["balanced"] is True
     assert reported["total_amount"] == reported["lines_sum"] == str(header.total_amount)
     assert reported["clearing_balance"] in ("0.00", "0")
-    assert reported["entries"] == len(expected.entries) == 4  # two orders, settlement, payout
+    # two orders, the entry paying their receivables, settlement, payout
+    assert reported["entries"] == len(expected.entries) == 5
     database = open_database(url)
     stored = {
         entry.id: entry for entry in database.ledger.entries_with_meta("settlement_id", "1002")

@@ -443,3 +443,40 @@ def test_snapshot(name, entries, mapping, context) -> None:
         path.write_text(actual)
     assert path.exists(), f"no snapshot {path.name}; run once with UPDATE_SNAPSHOTS=1 and review it"
     assert actual == path.read_text()
+
+
+def test_a_foreign_settlement_whose_clearing_nets_to_zero_becomes_a_spend_and_a_receive() -> None:
+    """Sales and a promotion of the same amount: no money moved, yet the books show both."""
+    import datetime as dt
+
+    from ml_connector.ledger.entries import Posting
+
+    def posting(account: str, amount: str, memo: str) -> Posting:
+        return Posting(account, Decimal(amount), "EUR", "DE", memo)
+
+    entry = JournalEntry(
+        id="je_offsetting",
+        date=dt.date(2026, 10, 14),
+        description="Amazon settlement 900",
+        source_ref="amazon:settlement:900",
+        postings=(
+            posting("Assets:Amazon:Clearing:DE", "12.50", "sales"),
+            posting("Income:Amazon:Sales", "-12.50", "sales"),
+            posting("Assets:Amazon:Clearing:DE", "-12.50", "promotion"),
+            posting("Income:Amazon:Promotions", "12.50", "promotion"),
+        ),
+        kind="settlement",
+        meta={"settlement_id": "900", "currency": "EUR"},
+    )
+    context = RenderContext(flow="f", target="xero", mode="summary", home_currency="USD")
+    rendered = render_entries([entry], MAPPING, context)
+    assert rendered.problems == ()
+    kinds = [(d.kind, d.payload["Type"]) for d in rendered.documents]
+    assert kinds == [("bank_transaction", "SPEND"), ("bank_transaction", "RECEIVE")]
+    for document in rendered.documents:
+        assert document.payload["BankAccount"] == {
+            "Code": MAPPING.accounts["Assets:Amazon:Clearing:DE"]
+        }
+        assert sum(item["LineAmount"] for item in document.payload["LineItems"]) == Decimal("12.50")
+        assert request_problems(document) == []
+    assert document_totals(rendered.documents) == {"EUR": Decimal("25.00")}
