@@ -56,11 +56,12 @@ from ml_connector.core.targets import (
 from ml_connector.ledger.entries import JournalEntry, Posting
 from ml_connector.ledger.marketplaces import MARKETPLACES
 from ml_connector.ledger.money import allocate, minor_units
-from ml_connector.ledger.posting.conventions import META_BATCH, clearing_account, memo_order_id
+from ml_connector.ledger.posting.conventions import META_BATCH, RECEIVABLE_ACCOUNT, clearing_account
+from ml_connector.ledger.posting.invoices import invoices_paid
 
 CLEARING_PREFIX = "Assets:Amazon:Clearing:"
 BANK_PREFIX = "Assets:Bank:"
-RECEIVABLE = "Assets:Amazon:Receivable"
+RECEIVABLE = RECEIVABLE_ACCOUNT
 INCOME_PREFIX = "Income:"
 TRANSFER_OPTION = "transfer_account"
 WAVE_DECIMALS = 2  # Wave keeps at most two decimals on a money transaction
@@ -738,18 +739,12 @@ def render_entries(
     entries: Sequence[JournalEntry], mapping: TargetMapping, context: RenderContext
 ) -> Rendered:
     """Every entry's documents, or a problem per unmapped reference (see the module docstring)."""
-    orders_by_settlement: dict[str, dict[str, list[JournalEntry]]] = defaultdict(
-        lambda: defaultdict(list)
-    )
-    for entry in entries:
-        if entry.kind == "order":
-            settlement_id = entry.meta.get("settlement_id", "")
-            orders_by_settlement[settlement_id][entry.meta.get("order_id", "")].append(entry)
+    paid = invoices_paid(entries)
     renderer = _Renderer(mapping, context)
     # Orders first: a settlement's per-order payments need their invoices' totals.
     ordered = sorted(entries, key=lambda e: e.kind != "order")
     for entry in ordered:
-        renderer.entry(entry, _paid_orders(entry, orders_by_settlement))
+        renderer.entry(entry, paid.get(entry.id, []))
     position = {entry.id: index for index, entry in enumerate(entries)}
     documents = sorted(
         renderer.documents,
@@ -759,23 +754,3 @@ def render_entries(
         ),
     )
     return Rendered(tuple(documents), tuple(renderer.problems))
-
-
-def _paid_orders(
-    entry: JournalEntry, orders_by_settlement: Mapping[str, Mapping[str, list[JournalEntry]]]
-) -> list[JournalEntry]:
-    """The order entries (invoices) whose receivable ``entry`` pays, by the order ids its
-    receivable credits name (their memos), in order id order. A per-order settlement pays its
-    orders in several entries of a batch of orders each; each entry's payments match its own
-    orders."""
-    if entry.kind != "settlement":
-        return []
-    orders = orders_by_settlement.get(entry.meta.get("settlement_id", ""), {})
-    paid = {
-        memo_order_id(p.memo) for p in entry.postings if p.account == RECEIVABLE and p.amount < 0
-    }
-    if "" in paid:
-        # A receivable credit that names no order: the entry pays the settlement's orders as
-        # a whole (matched by marketplace totals), as a single settlement entry did.
-        paid = set(orders)
-    return [order for order_id in sorted(paid) for order in orders.get(order_id, ())]

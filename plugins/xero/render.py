@@ -43,10 +43,11 @@ from ml_connector.core.targets import (
 )
 from ml_connector.ledger.entries import JournalEntry, Posting
 from ml_connector.ledger.money import allocate, minor_units
-from ml_connector.ledger.posting.conventions import clearing_account, memo_order_id
+from ml_connector.ledger.posting.conventions import RECEIVABLE_ACCOUNT, clearing_account
+from ml_connector.ledger.posting.invoices import invoices_paid
 
 CLEARING_PREFIX = "Assets:Amazon:Clearing:"
-RECEIVABLE = "Assets:Amazon:Receivable"
+RECEIVABLE = RECEIVABLE_ACCOUNT
 XERO_DECIMALS = 2
 IDEMPOTENCY_KEY_MAX = 128
 INVOICE_PREFIX = "AMZ-"
@@ -651,34 +652,8 @@ def render_entries(
     entries: Sequence[JournalEntry], mapping: TargetMapping, context: RenderContext
 ) -> Rendered:
     """Every entry's documents, or a problem per unmapped reference (see the module docstring)."""
-    orders_by_settlement: dict[str, dict[str, list[JournalEntry]]] = defaultdict(
-        lambda: defaultdict(list)
-    )
-    for entry in entries:
-        if entry.kind == "order":
-            settlement_id = entry.meta.get("settlement_id", "")
-            orders_by_settlement[settlement_id][entry.meta.get("order_id", "")].append(entry)
+    paid = invoices_paid(entries)
     renderer = _Renderer(mapping, context)
     for entry in entries:
-        renderer.entry(entry, _paid_orders(entry, orders_by_settlement))
+        renderer.entry(entry, paid.get(entry.id, []))
     return Rendered(tuple(renderer.documents), tuple(renderer.problems))
-
-
-def _paid_orders(
-    entry: JournalEntry, orders_by_settlement: Mapping[str, Mapping[str, list[JournalEntry]]]
-) -> list[JournalEntry]:
-    """The order entries (invoices) whose receivable ``entry`` pays, by the order ids its
-    receivable credits name (their memos), in order id order. A per-order settlement pays its
-    orders in several entries of a batch of orders each; each entry's payments match its own
-    orders."""
-    if entry.kind != "settlement":
-        return []
-    orders = orders_by_settlement.get(entry.meta.get("settlement_id", ""), {})
-    paid = {
-        memo_order_id(p.memo) for p in entry.postings if p.account == RECEIVABLE and p.amount < 0
-    }
-    if "" in paid:
-        # A receivable credit that names no order: the entry pays the settlement's orders as
-        # a whole (matched by marketplace totals), as a single settlement entry did.
-        paid = set(orders)
-    return [order for order_id in sorted(paid) for order in orders.get(order_id, ())]
