@@ -77,7 +77,7 @@ def booked_settlements(conn: Connection, *, flow: str | None = None) -> list[Any
     return list(conn.execute(stmt))
 
 
-def mark_settlement(
+def set_settlement_status(
     conn: Connection,
     *,
     flow: str,
@@ -87,33 +87,13 @@ def mark_settlement(
     mode: str,
     now: dt.datetime,
     reason: str = "",
+    digest: str = "",
 ) -> None:
-    """Record a settlement's status without booking it (for copies of books, e.g. a dry run)."""
-    _set_status(
-        conn,
-        flow=flow,
-        settlement_id=settlement_id,
-        status=status,
-        reason=reason,
-        source=source,
-        digest="",
-        mode=mode,
-        now=now,
-    )
+    """Record where a settlement of ``flow`` stands (insert or update), in ``conn``'s transaction.
 
-
-def _set_status(
-    conn: Connection,
-    *,
-    flow: str,
-    settlement_id: str,
-    status: str,
-    reason: str,
-    source: str,
-    digest: str,
-    mode: str,
-    now: dt.datetime,
-) -> None:
+    ``digest`` is the hash of the document it was booked from ("" when there is none, as for a
+    settlement rebuilt from financial events or copied into a dry run's scratch books).
+    """
     values = {
         "status": status,
         "reason": reason,
@@ -599,7 +579,7 @@ def _record(
             details=_alert_details(outcome, commit.source),
             now=commit.now,
         )
-    _set_status(
+    set_settlement_status(
         conn,
         flow=commit.flow,
         settlement_id=settlement_id,

@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 
 from ml_connector.core import outbox
-from ml_connector.core.booking import BOOKED, booked_settlements, mark_settlement
+from ml_connector.core.booking import BOOKED, booked_settlements, set_settlement_status
 from ml_connector.core.credentials import Credentials
 from ml_connector.core.database import Database, open_database
 from ml_connector.core.emulation import Chaos, Clock
@@ -60,7 +60,7 @@ def _scratch_copy(database: Database, *, flow: str, target: str, now: dt.datetim
         )
         with scratch.engine.begin() as conn:
             scratch.ledger.write_in(conn, entries)
-            mark_settlement(
+            set_settlement_status(
                 conn,
                 flow=flow,
                 settlement_id=row.settlement_id,

@@ -45,9 +45,16 @@ from ml_connector.core.amazon.periods import (
     group_period,
     report_periods,
 )
-from ml_connector.core.amazon.pull import MAX_RESTARTS, Progress, _no_progress, _upsert_status
+from ml_connector.core.amazon.pull import MAX_RESTARTS, Progress, _no_progress
 from ml_connector.core.amazon.windows import require_aware, years_before
-from ml_connector.core.booking import BOOKED, HOLD, BookingResult, record_booking, settlement_status
+from ml_connector.core.booking import (
+    BOOKED,
+    HOLD,
+    BookingResult,
+    record_booking,
+    set_settlement_status,
+    settlement_status,
+)
 from ml_connector.core.database import Database
 from ml_connector.core.emulation.clock import Clock, utcnow
 from ml_connector.core.errors import InputError
@@ -249,7 +256,7 @@ def _backfill_group(
                 details={"source": source, "group_id": group_id},
                 now=now,
             )
-            _upsert_status(
+            set_settlement_status(
                 conn,
                 flow=flow,
                 settlement_id=settlement_id,

@@ -63,6 +63,7 @@ from ml_connector.core.booking import (
     BookingResult,
     book_settlement_document,
     booked_settlements,
+    set_settlement_status,
     settlement_status,
 )
 from ml_connector.core.database import Database
@@ -126,35 +127,6 @@ class SettlementPull:
 
 def _plain_bytes(document: bytes) -> bytes:
     return gzip.decompress(document) if document[:2] == b"\x1f\x8b" else document
-
-
-def _upsert_status(
-    conn: Connection,
-    *,
-    flow: str,
-    settlement_id: str,
-    status: str,
-    reason: str,
-    source: str,
-    digest: str,
-    mode: str,
-    now: dt.datetime,
-) -> None:
-    values = {
-        "status": status,
-        "reason": reason,
-        "source": source,
-        "content_hash": digest,
-        "mode": mode,
-        "updated_at": now,
-    }
-    updated = conn.execute(
-        _STATUS.update()
-        .where(_STATUS.c.flow == flow, _STATUS.c.settlement_id == settlement_id)
-        .values(**values)
-    ).rowcount
-    if not updated:
-        conn.execute(_STATUS.insert().values(flow=flow, settlement_id=settlement_id, **values))
 
 
 def book_settlement_report(
@@ -288,7 +260,7 @@ def _cover_with_backfill(
             )
         else:
             resolve_alerts(conn, flow=flow, kind="reconciliation", key=settlement_id, now=now)
-        _upsert_status(
+        set_settlement_status(
             conn,
             flow=flow,
             settlement_id=settlement_id,
