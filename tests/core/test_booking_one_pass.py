@@ -24,7 +24,7 @@ from ml_connector.core import rawstore
 from ml_connector.core.alerts import list_alerts
 from ml_connector.core.amazon.emulator import generate_seller
 from ml_connector.core.amazon.settlement_file import write_settlement_v2
-from ml_connector.core.booking import BOOKED, HOLD, book_settlement_document, mark_settlement
+from ml_connector.core.booking import BOOKED, HOLD, book_settlement_document, set_settlement_status
 from ml_connector.core.database import Database, open_database
 from ml_connector.core.revisions import META_REVISION, live_entries
 from ml_connector.ledger.entries import JournalEntry, reverse
@@ -159,7 +159,7 @@ def test_a_rolled_back_settlement_books_again_as_a_new_revision(database, settle
     booked = stored_entries(database, header.settlement_id)
     database.ledger.write([reverse(entry, reason="rolled back") for entry in booked])
     with database.engine.begin() as conn:
-        mark_settlement(
+        set_settlement_status(
             conn,
             flow=FLOW,
             settlement_id=header.settlement_id,
