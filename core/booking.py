@@ -16,8 +16,10 @@ import hashlib
 import io
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
+from itertools import islice
 from pathlib import Path
 from typing import IO, Any, BinaryIO, Protocol
 
@@ -246,10 +248,16 @@ def _reporting(
 ) -> Iterator[SettlementLine]:
     """``lines`` unchanged, telling ``progress`` how far into ``raw`` they have read."""
     progress(phase, 0, total)
-    for count, line in enumerate(lines, 1):
-        if not count % _PROGRESS_EVERY:
-            progress(phase, raw.tell(), total)
-        yield line
+    remaining = iter(lines)
+    # Batches passed on with ``yield from``: no Python work per line between two reports.
+    while True:
+        batch = islice(remaining, _PROGRESS_EVERY)
+        first = next(batch, None)
+        if first is None:
+            break
+        yield first
+        yield from batch
+        progress(phase, raw.tell(), total)
     progress(phase, total, total)
 
 
@@ -284,63 +292,114 @@ def book_settlement_document(
     size = _size(document)
     report: Progress = progress or (lambda phase, done, total: None)
     report("hashing", 0, size)
+    # The raw copy is compressed and hashed in a thread while the lines are read: zlib and
+    # hashlib let go of the GIL, so on two cores it costs no wall time. The digest is waited
+    # for only where it is needed (a settlement booked before, and the commit).
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ml-connector-pack") as pool:
+        packing = pool.submit(_pack, document)
+        try:
+            return _book_document(
+                ledger,
+                flow=flow,
+                document=document,
+                packing=packing,
+                source=source,
+                rules=rules,
+                mode=mode,
+                split_by_month=split_by_month,
+                now=now,
+                also=also,
+                progress=progress,
+                report=report,
+                size=size,
+            )
+        except BaseException as error:
+            # A document that cannot be read fails as its packing does, as it did when the
+            # packing came first.
+            failed = packing.exception()
+            if failed is not None and failed is not error:
+                raise failed from None
+            raise
+        finally:
+            if packing.exception() is None:
+                packing.result().file.close()
+
+
+def _pack(document: bytes | Path) -> _Packed:
     with _open(document) as raw:
-        packed = _gzip_and_hash(_plain(raw))
-    report("hashing", size, size)
-    with packed.file:
-        with _open(document) as raw, open_settlement_file(raw, source=source) as parsed:
-            settlement_id = parsed.settlement_id
-            with ledger.engine.begin() as conn:
-                previous = settlement_status(conn, flow=flow, settlement_id=settlement_id)
-            if (
-                previous is not None
-                and previous.status == BOOKED
-                and previous.content_hash == packed.digest
-            ):
-                return BookingResult(settlement_id, ALREADY_BOOKED, source=source)
-            header = parsed.header
-            carried_in = reserve_carried_in(ledger, header)
-            lines = _reporting(parsed, raw, "checking", size, report) if progress else parsed
-            if mode == MODE_PER_ORDER and header is not None:
-                try:
-                    return _book_in_one_pass(
-                        ledger,
-                        header=header,
-                        lines=lines,
-                        rules=rules,
-                        split_by_month=split_by_month,
-                        reserve=carried_in,
-                        commit=_Commit(flow, settlement_id, source, mode, packed, now, also),
+        return _gzip_and_hash(_plain(raw))
+
+
+def _book_document(
+    ledger: Ledger,
+    *,
+    flow: str,
+    document: bytes | Path,
+    packing: Future[_Packed],
+    source: str,
+    rules: RuleTable,
+    mode: str,
+    split_by_month: bool,
+    now: dt.datetime,
+    also: Callable[[Connection], None] | None,
+    progress: Progress | None,
+    report: Progress,
+    size: int,
+) -> BookingResult:
+    """:func:`book_settlement_document`'s work, with the packing of the raw copy under way."""
+    with _open(document) as raw, open_settlement_file(raw, source=source) as parsed:
+        settlement_id = parsed.settlement_id
+        with ledger.engine.begin() as conn:
+            previous = settlement_status(conn, flow=flow, settlement_id=settlement_id)
+        if (
+            previous is not None
+            and previous.status == BOOKED
+            and previous.content_hash == packing.result().digest
+        ):
+            return BookingResult(settlement_id, ALREADY_BOOKED, source=source)
+        header = parsed.header
+        carried_in = reserve_carried_in(ledger, header)
+        lines = _reporting(parsed, raw, "checking", size, report) if progress else parsed
+        if mode == MODE_PER_ORDER and header is not None:
+            try:
+                return _book_in_one_pass(
+                    ledger,
+                    header=header,
+                    lines=lines,
+                    rules=rules,
+                    split_by_month=split_by_month,
+                    reserve=carried_in,
+                    commit=_Commit(flow, settlement_id, source, mode, packing, now, also),
+                )
+            except OrdersApart:
+                pass  # rolled back: book with two passes below
+            with _open(document) as again_raw:
+                again = open_settlement_file(again_raw, source=source)
+                with again:
+                    lines = (
+                        _reporting(again, again_raw, "checking", size, report)
+                        if progress
+                        else again
                     )
-                except OrdersApart:
-                    pass  # rolled back: book with two passes below
-                with _open(document) as again_raw:
-                    again = open_settlement_file(again_raw, source=source)
-                    with again:
-                        lines = (
-                            _reporting(again, again_raw, "checking", size, report)
-                            if progress
-                            else again
-                        )
-                        plan = _plan(again.header, lines, rules, mode, split_by_month, carried_in)
-            else:
-                plan = _plan(header, lines, rules, mode, split_by_month, carried_in)
+                    plan = _plan(again.header, lines, rules, mode, split_by_month, carried_in)
+        else:
+            plan = _plan(header, lines, rules, mode, split_by_month, carried_in)
 
-        def entries() -> Iterator[JournalEntry]:
-            if not plan.needs_second_pass:
-                yield from plan.closing_entries()
-                return
-            with _open(document) as raw, open_settlement_file(raw, source=source) as again:
-                lines = _reporting(again, raw, "writing", size, report) if progress else again
-                yield from plan.entries(lines)
+    def entries() -> Iterator[JournalEntry]:
+        if not plan.needs_second_pass:
+            yield from plan.closing_entries()
+            return
+        with _open(document) as raw, open_settlement_file(raw, source=source) as again:
+            lines = _reporting(again, raw, "writing", size, report) if progress else again
+            yield from plan.entries(lines)
 
-        return _commit(
-            ledger,
-            commit=_Commit(flow, settlement_id, source, mode, packed, now, also),
-            outcome=plan,
-            head=plan.settlement_entries(),
-            entries=entries,
-        )
+    return _commit(
+        ledger,
+        commit=_Commit(flow, settlement_id, source, mode, packing, now, also),
+        outcome=plan,
+        head=plan.settlement_entries(),
+        entries=entries,
+    )
 
 
 def _plan(
@@ -369,16 +428,23 @@ class _Commit:
     settlement_id: str
     source: str
     mode: str
-    raw: tuple[bytes, str] | _Packed | None
+    # A document's packing may still be under way (a Future): it is waited for at the commit.
+    raw: tuple[bytes, str] | _Packed | Future[_Packed] | None
     now: dt.datetime
     also: Callable[[Connection], None] | None
 
     @property
+    def packed(self) -> tuple[bytes, str] | _Packed | None:
+        """``raw``, its packing done."""
+        return self.raw.result() if isinstance(self.raw, Future) else self.raw
+
+    @property
     def digest(self) -> str:
         """The document's hash as the status table keeps it (of its uncompressed bytes)."""
-        if self.raw is None:
+        raw = self.packed
+        if raw is None:
             return ""
-        return self.raw.digest if isinstance(self.raw, _Packed) else self.raw[1]
+        return raw.digest if isinstance(raw, _Packed) else raw[1]
 
 
 @dataclass(frozen=True)
@@ -536,7 +602,7 @@ def _record(
     """
     settlement_id = commit.settlement_id
     reason = _explain(outcome)
-    raw = commit.raw
+    raw = commit.packed
     if isinstance(raw, _Packed):
         raw.file.seek(0)
         rawstore.store_raw_stream(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from json.encoder import encode_basestring_ascii as _json_text
@@ -21,7 +21,7 @@ from typing import Any
 
 from ml_connector.ledger.accounts import validate_account_path
 from ml_connector.ledger.errors import InputError, UnbalancedEntryError
-from ml_connector.ledger.money import format_amount, minor_units, require_exact
+from ml_connector.ledger.money import exact_or_none, format_amount, minor_units, require_exact
 
 ID_PREFIX = "je_"
 
@@ -45,6 +45,24 @@ def entry_id(*parts: str) -> str:
     return ID_PREFIX + digest[:32]
 
 
+def entry_ids(*leading: str) -> Callable[[str], str]:
+    """``entry_id(*leading, last)`` as a function of ``last``, for ids made by the thousand
+    (a settlement's orders): the leading parts are checked and hashed once."""
+    entry_id(*leading)  # the same checks of the leading parts
+    start = hashlib.sha256(("\x1f".join(leading) + "\x1f").encode())
+
+    def make(last: str) -> str:
+        if not isinstance(last, str) or not last:
+            raise InputError(
+                "entry id parts must be non-empty strings", field="id", value=(*leading, last)
+            )
+        digest = start.copy()
+        digest.update(last.encode())
+        return ID_PREFIX + digest.hexdigest()[:32]
+
+    return make
+
+
 @dataclass(frozen=True, slots=True)
 class Posting:
     """One leg of an entry: a signed amount (debit positive, credit negative) on an account."""
@@ -58,12 +76,12 @@ class Posting:
     def __post_init__(self) -> None:
         if self.account not in _VALID_ACCOUNTS:
             _VALID_ACCOUNTS.add(validate_account_path(self.account))
-        minor_units(self.currency)
-        object.__setattr__(
-            self,
-            "amount",
-            require_exact(self.amount, self.currency, field=f"amount on {self.account}"),
-        )
+        # The common case (known currency, exact amount) builds no error text.
+        exact = exact_or_none(self.amount, self.currency)
+        if exact is None:
+            minor_units(self.currency)
+            exact = require_exact(self.amount, self.currency, field=f"amount on {self.account}")
+        object.__setattr__(self, "amount", exact)
 
     def negated(self) -> Posting:
         return Posting(self.account, -self.amount, self.currency, self.marketplace, self.memo)
@@ -76,6 +94,89 @@ class Posting:
             "marketplace": self.marketplace,
             "memo": self.memo,
         }
+
+
+# Frozen records filled field by field, once their checks are done (see exact_posting).
+_new = object.__new__
+_set = object.__setattr__
+
+
+def exact_posting(
+    account: str, amount: Decimal, currency: str, marketplace: str | None, memo: str | None
+) -> Posting:
+    """``Posting(account, amount, currency, marketplace, memo)`` for the booking's hot path.
+
+    The same checks as the constructor (a valid account, a known currency, an amount on its
+    minor unit, stored quantized), inlined: bookings make a posting per order and account.
+    """
+    if account not in _VALID_ACCOUNTS:
+        _VALID_ACCOUNTS.add(validate_account_path(account))
+    exact = exact_or_none(amount, currency)
+    if exact is None:
+        return Posting(account, amount, currency, marketplace, memo)  # raises the clear error
+    posting = _new(Posting)
+    _set(posting, "account", account)
+    _set(posting, "amount", exact)
+    _set(posting, "currency", currency)
+    _set(posting, "marketplace", marketplace)
+    _set(posting, "memo", memo)
+    return posting
+
+
+def frozen_meta(meta: Mapping[str, str]) -> Mapping[str, str]:
+    """Entry metadata as :class:`JournalEntry` keeps it: checked, sorted by key, read-only.
+
+    Callers that make many entries from one base (:func:`balanced_entry`) freeze it once.
+    """
+    return _frozen_meta(meta)
+
+
+def canonical_meta(meta: Mapping[str, str]) -> str:
+    """The metadata's canonical JSON text: ``json.dumps(dict(meta), sort_keys=True,
+    separators=(",", ":"))`` byte for byte, for string keys and values (an entry's)."""
+    return "{" + ",".join(f"{_json_text(k)}:{_json_text(v)}" for k, v in sorted(meta.items())) + "}"
+
+
+def balanced_entry(
+    *,
+    id: str,  # noqa: A002 - the field's name
+    date: dt.date,
+    description: str,
+    source_ref: str,
+    postings: tuple[Posting, ...],
+    kind: str,
+    meta: Mapping[str, str],
+) -> JournalEntry:
+    """A :class:`JournalEntry` made where many are made at once (a settlement's orders).
+
+    ``postings`` must be a tuple of :class:`Posting` records and ``meta`` the result of
+    :func:`frozen_meta` (both are then stored as they are, not copied); the id, date, source
+    and the balance are checked here as the constructor checks them.
+    """
+    if type(date) is not dt.date or not isinstance(id, str) or not id.startswith(ID_PREFIX):
+        return JournalEntry(id, date, description, source_ref, postings, kind, None, meta)
+    if not source_ref or len(postings) < 2 or type(meta) is not MappingProxyType:
+        return JournalEntry(id, date, description, source_ref, postings, kind, None, meta)
+    currency = postings[0].currency
+    total = Decimal(0)
+    for posting in postings:
+        if type(posting) is not Posting or posting.currency != currency:
+            # Several currencies (or not postings): the constructor checks them one by one.
+            return JournalEntry(id, date, description, source_ref, postings, kind, None, meta)
+        total += posting.amount
+    if total:
+        # The constructor words the error.
+        return JournalEntry(id, date, description, source_ref, postings, kind, None, meta)
+    entry = _new(JournalEntry)
+    _set(entry, "id", id)
+    _set(entry, "date", date)
+    _set(entry, "description", description)
+    _set(entry, "source_ref", source_ref)
+    _set(entry, "postings", postings)
+    _set(entry, "kind", kind)
+    _set(entry, "reverses", None)
+    _set(entry, "meta", meta)
+    return entry
 
 
 def _frozen_meta(meta: Mapping[str, str] | None) -> Mapping[str, str]:
@@ -185,22 +286,26 @@ class JournalEntry:
         into the hash piece by piece: an entry with a posting per order of a large settlement
         is never held as one dict or one string.
         """
-        digest = hashlib.sha256()
-        meta = ",".join(f"{_json_text(k)}:{_json_text(v)}" for k, v in sorted(self.meta.items()))
-        digest.update(
-            f'{{"date":"{self.date.isoformat()}","description":{_json_text(self.description)},'
-            f'"id":{_json_text(self.id)},"kind":{_json_text(self.kind)},"meta":{{{meta}}},'
-            '"postings":['.encode()
-        )
-        postings = self.postings
-        for start in range(0, len(postings), _HASH_BATCH):
-            text = ",".join(map(_posting_json, postings[start : start + _HASH_BATCH]))
-            digest.update(("," + text if start else text).encode())
-        reverses = "null" if self.reverses is None else _json_text(self.reverses)
-        digest.update(
-            f'],"reverses":{reverses},"source_ref":{_json_text(self.source_ref)}}}'.encode()
-        )
-        return digest.hexdigest()
+        return hash_and_meta(self)[0]
+
+
+def hash_and_meta(entry: JournalEntry) -> tuple[str, str]:
+    """``(entry.content_hash, canonical_meta(entry.meta))``, the metadata's text made once:
+    the store writes it beside the hash."""
+    digest = hashlib.sha256()
+    meta = canonical_meta(entry.meta)
+    digest.update(
+        f'{{"date":"{entry.date.isoformat()}","description":{_json_text(entry.description)},'
+        f'"id":{_json_text(entry.id)},"kind":{_json_text(entry.kind)},"meta":{meta},'
+        '"postings":['.encode()
+    )
+    postings = entry.postings
+    for start in range(0, len(postings), _HASH_BATCH):
+        text = ",".join(map(_posting_json, postings[start : start + _HASH_BATCH]))
+        digest.update(("," + text if start else text).encode())
+    reverses = "null" if entry.reverses is None else _json_text(entry.reverses)
+    digest.update(f'],"reverses":{reverses},"source_ref":{_json_text(entry.source_ref)}}}'.encode())
+    return digest.hexdigest(), meta
 
 
 def _optional_json_text(value: str | None) -> str:
@@ -211,13 +316,26 @@ def _posting_json(posting: Posting) -> str:
     """A posting's part of :attr:`JournalEntry.content_hash`'s canonical JSON (keys sorted).
 
     ``str(amount)`` is :func:`format_amount`: a posting's amount is quantized on construction.
+    The text around the amount is made once per (account, currency, marketplace, memo): a
+    settlement's postings repeat a few dozen of them.
     """
-    return (
-        f'{{"account":{_json_text(posting.account)},"amount":"{posting.amount}",'
-        f'"currency":{_json_text(posting.currency)},'
-        f'"marketplace":{_optional_json_text(posting.marketplace)},'
-        f'"memo":{_optional_json_text(posting.memo)}}}'
-    )
+    key = (posting.account, posting.currency, posting.marketplace, posting.memo)
+    around = _POSTING_JSON_AROUND.get(key)
+    if around is None:
+        if len(_POSTING_JSON_AROUND) >= _POSTING_JSON_KEPT:
+            _POSTING_JSON_AROUND.clear()  # memos that name orders: keep the memory bounded
+        around = _POSTING_JSON_AROUND[key] = (
+            f'{{"account":{_json_text(posting.account)},"amount":"',
+            f'","currency":{_json_text(posting.currency)},'
+            f'"marketplace":{_optional_json_text(posting.marketplace)},'
+            f'"memo":{_optional_json_text(posting.memo)}}}',
+        )
+    return f"{around[0]}{posting.amount}{around[1]}"
+
+
+# (account, currency, marketplace, memo) -> the posting JSON's text before and after its amount.
+_POSTING_JSON_AROUND: dict[tuple[str, str, str | None, str | None], tuple[str, str]] = {}
+_POSTING_JSON_KEPT = 4096
 
 
 def totals_by_currency(postings: Iterable[Posting]) -> dict[str, Decimal]:

@@ -87,6 +87,8 @@ _PLAIN_DECIMAL = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 # Quantizing or scaling in the default context rounds beyond 28 digits and then refuses; money
 # needs no rounding at all, so these operations get a context wide enough never to round.
 _WIDE = Context(prec=1000)
+#: That context, for hot paths that scale exact amounts inline (the store's posting rows).
+EXACT_CONTEXT = _WIDE
 
 
 def minor_units(currency: str) -> int:
@@ -125,6 +127,27 @@ def is_exact(amount: Decimal, currency: str) -> bool:
         return False
     q = quantum(currency)
     return amount == amount.quantize(q, context=_WIDE)
+
+
+def exact_or_none(amount: object, currency: object) -> Decimal | None:
+    """``amount`` quantized to ``currency`` when it is a finite Decimal of a known currency
+    already on its minor unit, else None (then :func:`require_exact` says what is wrong).
+
+    The hot paths (every line and posting) call this first, so the error's field text is only
+    built for an amount that fails.
+    """
+    if type(currency) is not str:
+        return None
+    q = _QUANTA.get(currency)
+    if q is None:
+        if currency not in MINOR_UNITS:
+            return None
+        q = quantum(currency)
+    if type(amount) is Decimal and amount.is_finite():
+        exact = amount.quantize(q, context=_WIDE)
+        if exact == amount:
+            return exact
+    return None
 
 
 def require_exact(amount: object, currency: str, *, field: str = "amount") -> Decimal:
@@ -220,7 +243,10 @@ def exact_to_minor(amount: Decimal, currency: str) -> int:
     For the hot path of writing postings, which were checked when they were made: an amount
     with digits below the minor unit would be truncated here, so never pass unchecked input.
     """
-    return int(amount.scaleb(minor_units(currency), context=_WIDE))
+    scale = MINOR_UNITS.get(currency)
+    if scale is None:
+        scale = minor_units(currency)
+    return int(amount.scaleb(scale, _WIDE))
 
 
 def from_minor(minor: int, currency: str) -> Decimal:

@@ -8,10 +8,11 @@ into journal entries. Field names follow Amazon's V2 settlement report columns.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from decimal import Decimal
+from typing import Any
 
-from ml_connector.ledger.money import require_exact
+from ml_connector.ledger.money import exact_or_none, require_exact
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,13 +67,33 @@ class SettlementLine:
     source: str = ""
 
     def __post_init__(self) -> None:
-        require_exact(
-            self.amount,
-            self.currency,
-            field=f"amount of settlement {self.settlement_id} line {self.line_no}",
-        )
+        # The field's text is built only for an amount that fails: a million lines pass here.
+        if exact_or_none(self.amount, self.currency) is None:
+            require_exact(
+                self.amount,
+                self.currency,
+                field=f"amount of settlement {self.settlement_id} line {self.line_no}",
+            )
 
     @property
     def combination(self) -> tuple[str, str, str]:
         """The (transaction-type, amount-type, amount-description) triple rules match on."""
         return (self.transaction_type, self.amount_type, self.amount_description)
+
+
+# Each field's slot, in field order: line_from_values fills a record slot by slot.
+_new = object.__new__
+_SLOT_SETTERS = tuple(SettlementLine.__dict__[f.name].__set__ for f in fields(SettlementLine))
+
+
+def line_from_values(values: tuple[Any, ...]) -> SettlementLine:
+    """``SettlementLine(*values)``, every field given in order, for readers that make one per
+    row of a large file: the same check of the amount, without the constructor's per-field
+    overhead (a frozen record's fields are set one call at a time)."""
+    if len(values) != len(_SLOT_SETTERS) or exact_or_none(values[5], values[6]) is None:
+        # The constructor words the error (or checks a currency not met before).
+        return SettlementLine(*values)
+    line = _new(SettlementLine)
+    for setter, value in zip(_SLOT_SETTERS, values, strict=True):
+        setter(line, value)
+    return line

@@ -31,9 +31,9 @@ from sqlalchemy.engine import Connection, Dialect, Engine
 
 from ml_connector.ledger.accounts import validate_account_path
 from ml_connector.ledger.db import SQLITE_BEGIN_IMMEDIATE, create_engine_for, migrate
-from ml_connector.ledger.entries import JournalEntry, Posting
+from ml_connector.ledger.entries import JournalEntry, Posting, hash_and_meta
 from ml_connector.ledger.errors import ConflictingEntryError, InputError, LedgerError
-from ml_connector.ledger.money import exact_to_minor, from_minor, minor_units
+from ml_connector.ledger.money import EXACT_CONTEXT, MINOR_UNITS, from_minor, minor_units
 from ml_connector.ledger.schema import ENTRY_TABLE, POSTING_TABLE
 
 # Entries per round of "which ids exist?" and per executemany; keeps statements and parameter
@@ -77,9 +77,13 @@ def _chunks(items: Sequence[Any], size: int = CHUNK_SIZE) -> Iterator[Sequence[A
         yield items[start : start + size]
 
 
-def _canonical_meta(entry: JournalEntry) -> str:
-    # entries.py keeps meta sorted; compact separators make the text one canonical spelling.
-    return json.dumps(dict(entry.meta), sort_keys=True, separators=(",", ":"))
+#: An entry to write with its content hash and its metadata's canonical JSON text (sorted
+#: keys, compact separators: json.dumps's spelling, byte for byte), both made in one go.
+_Hashed = tuple[JournalEntry, str, str]
+
+
+def _entry_id_of(hashed: _Hashed) -> str:
+    return hashed[0].id
 
 
 # Column order of the row tuples below; the INSERT statements name the columns in this order.
@@ -115,7 +119,9 @@ def _insert_statement(dialect: Dialect, table: str, columns: Sequence[str]) -> s
     )
 
 
-def _entry_row(entry: JournalEntry, content_hash: str, iso_dates: bool) -> tuple[Any, ...]:
+def _entry_row(
+    entry: JournalEntry, content_hash: str, meta: str, iso_dates: bool
+) -> tuple[Any, ...]:
     return (
         entry.id,
         # SQLite has no date type: its driver gets the ISO text SQLAlchemy's Date type stores.
@@ -124,7 +130,7 @@ def _entry_row(entry: JournalEntry, content_hash: str, iso_dates: bool) -> tuple
         entry.source_ref,
         entry.kind,
         entry.reverses,
-        _canonical_meta(entry),
+        meta,
         content_hash,
     )
 
@@ -132,14 +138,19 @@ def _entry_row(entry: JournalEntry, content_hash: str, iso_dates: bool) -> tuple
 def _posting_rows(entry: JournalEntry) -> Iterator[tuple[Any, ...]]:
     # A Posting's amount sits exactly on its currency's minor unit (checked when it was made),
     # so it is scaled without to_minor's second check.
+    # (exact_to_minor, inlined: this runs once per posting of a settlement.)
+    entry_id = entry.id
     for seq, posting in enumerate(entry.postings):
         currency = posting.currency
+        scale = MINOR_UNITS.get(currency)
+        if scale is None:
+            scale = minor_units(currency)
         yield (
-            entry.id,
+            entry_id,
             seq,
             posting.account,
             currency,
-            exact_to_minor(posting.amount, currency),
+            int(posting.amount.scaleb(scale, EXACT_CONTEXT)),
             posting.marketplace,
             posting.memo,
         )
@@ -293,15 +304,21 @@ class Ledger:
         insert_postings = _insert_statement(dialect, POSTING_TABLE.name, _POSTING_COLUMNS)
         insert_entries = _insert_statement(dialect, ENTRY_TABLE.name, _ENTRY_COLUMNS)
         iso_dates = dialect.name == "sqlite"
+        # In id order, the inserts (and the triggers' look-ups) walk each index from one end to
+        # the other instead of jumping about it: ids are hashes, so any other order is random.
+        new_entries.sort(key=_entry_id_of)
         try:
             for chunk in _chunks(new_entries):
                 connection.exec_driver_sql(
-                    insert_postings, [row for entry, _ in chunk for row in _posting_rows(entry)]
+                    insert_postings, [row for entry, _, _ in chunk for row in _posting_rows(entry)]
                 )
                 # Headers after their postings: the header's insert trigger checks the postings.
                 connection.exec_driver_sql(
                     insert_entries,
-                    [_entry_row(entry, content_hash, iso_dates) for entry, content_hash in chunk],
+                    [
+                        _entry_row(entry, content_hash, meta, iso_dates)
+                        for entry, content_hash, meta in chunk
+                    ],
                 )
         except sa.exc.IntegrityError as error:
             raise _refused(error) from error
@@ -309,13 +326,13 @@ class Ledger:
 
     def _new_entries(
         self, connection: Connection, entries: Iterable[JournalEntry]
-    ) -> tuple[list[tuple[JournalEntry, str]], int]:
+    ) -> tuple[list[_Hashed], int]:
         """The entries of the batch not stored yet, with their hashes, and how many were.
 
         Raises :class:`ConflictingEntryError` for an id stored (or repeated in the batch) with
         different content.
         """
-        batch: dict[str, tuple[JournalEntry, str]] = {}
+        batch: dict[str, _Hashed] = {}
         unchanged = 0
         for entry in entries:
             if not isinstance(entry, JournalEntry):
@@ -324,10 +341,10 @@ class Ledger:
                     field="entries",
                     value=type(entry).__name__,
                 )
-            content_hash = entry.content_hash
+            content_hash, meta = hash_and_meta(entry)
             seen = batch.get(entry.id)
             if seen is None:
-                batch[entry.id] = (entry, content_hash)
+                batch[entry.id] = (entry, content_hash, meta)
             elif seen[1] == content_hash:
                 unchanged += 1
             else:
@@ -339,11 +356,11 @@ class Ledger:
         for ids in _chunks(list(batch)):
             for entry_id, content_hash in connection.execute(lookup, {"ids": list(ids)}):
                 stored_hashes[entry_id] = content_hash
-        new_entries: list[tuple[JournalEntry, str]] = []
-        for entry_id, (entry, content_hash) in batch.items():
+        new_entries: list[_Hashed] = []
+        for entry_id, (entry, content_hash, meta) in batch.items():
             stored_hash = stored_hashes.get(entry_id)
             if stored_hash is None:
-                new_entries.append((entry, content_hash))
+                new_entries.append((entry, content_hash, meta))
             elif stored_hash == content_hash:
                 unchanged += 1
             else:

@@ -30,10 +30,19 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from operator import itemgetter
+from types import MappingProxyType
 from typing import Literal
 
 from ml_connector.ledger.accounts import validate_account_path
-from ml_connector.ledger.entries import JournalEntry, Posting, entry_id
+from ml_connector.ledger.entries import (
+    JournalEntry,
+    Posting,
+    balanced_entry,
+    entry_id,
+    entry_ids,
+    exact_posting,
+    frozen_meta,
+)
 from ml_connector.ledger.errors import ConnectorError, InputError
 from ml_connector.ledger.marketplaces import by_site
 from ml_connector.ledger.money import format_amount
@@ -799,31 +808,45 @@ class _OrderInvoicer:
         self.currency = header.currency
         self.end_day = header.end.date()
         self._receivable_memo = posting_memo(CATEGORY_RECEIVABLE)
+        self._memos: dict[str, str] = {}
+        # Every order entry's metadata is the settlement's plus its order id: the keys that
+        # sort before and after the order id's, frozen once (frozen_meta checks them).
+        base = frozen_meta({key: value for key, value in meta.items() if key != META_ORDER_ID})
+        self._meta_before = {k: v for k, v in base.items() if k < META_ORDER_ID}
+        self._meta_after = {k: v for k, v in base.items() if k > META_ORDER_ID}
+        self._order_entry_id = entry_ids("amazon", "settlement", header.settlement_id, "order")
 
     def entry(self, order_id: str, order: _Order) -> JournalEntry | None:
-        """The order's invoice entry; None when its charges and discounts cancel out."""
-        currency = self.currency
+        """The order's invoice entry; None when its charges and discounts cancel out.
+
+        Made by :func:`exact_posting` and :func:`balanced_entry`: the same checks as the
+        constructors (amounts on the minor unit, the entry balanced), without their copies.
+        """
+        currency, memos = self.currency, self._memos
         postings = [
-            Posting(RECEIVABLE_ACCOUNT, amount, currency, mp, self._receivable_memo)
+            exact_posting(RECEIVABLE_ACCOUNT, amount, currency, mp, self._receivable_memo)
             for mp, amount in sorted(order.receivable.items())
             if amount != 0
         ]
-        postings += [
-            Posting(account, amount, currency, mp, posting_memo(category))
-            for (account, mp, category), amount in sorted(order.credits.items())
-            if amount != 0
-        ]
+        for (account, mp, category), amount in sorted(order.credits.items()):
+            if amount != 0:
+                memo = memos.get(category)
+                if memo is None:
+                    memo = memos[category] = posting_memo(category)
+                postings.append(exact_posting(account, amount, currency, mp, memo))
         if len(postings) < 2:
             return None  # the order's charges and discounts cancel out: nothing to invoice
         sid = self.header.settlement_id
-        return JournalEntry(
-            id=entry_id("amazon", "settlement", sid, "order", order_id),
+        return balanced_entry(
+            id=self._order_entry_id(order_id),
             date=order.first_posted,
             description=f"Amazon order {order_id} (settled in {sid})",
             source_ref=order_source(order_id),
             postings=tuple(postings),
             kind=KIND_ORDER,
-            meta={**self.meta, META_ORDER_ID: order_id},
+            meta=MappingProxyType(
+                {**self._meta_before, META_ORDER_ID: order_id, **self._meta_after}
+            ),
         )
 
     def watch(
@@ -838,16 +861,20 @@ class _OrderInvoicer:
         order's lines come back after another's, or an invoiced line's marketplace is unknown.
         ``tally`` must be the tally that feeds on what this yields (it tells the orders apart).
         """
-        kind_of, end_day = tally.kind_of, self.end_day
+        kinds, kind_of, end_day = tally.kinds, tally.kind_of, self.end_day
         codes: dict[str, str] = {}
         made: list[JournalEntry] = []
         current: _Order | None = None
         current_id = ""
         for line in lines:
             yield line
-            rule, invoiced = kind_of(line)
             order_id = line.order_id
-            if not (invoiced and order_id) or rule is None:
+            if not order_id:
+                continue
+            # The tally has classified the line already (it fed on it before asking for more).
+            kind = kinds.get((line.transaction_type, line.amount_type, line.amount_description))
+            rule, invoiced = kind if kind is not None else kind_of(line)
+            if not invoiced or rule is None:
                 continue
             day = line.posted_date or end_day
             if current is None or order_id != current_id:

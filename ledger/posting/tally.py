@@ -126,6 +126,11 @@ class SettlementTally:
         # order id). A file spells a few dozen combinations; matching is a dict look-up per line.
         self._kinds: dict[tuple[str, str, str], tuple[Rule | None, bool]] = {}
 
+    @property
+    def kinds(self) -> dict[tuple[str, str, str], tuple[Rule | None, bool]]:
+        """What :meth:`kind_of` has answered so far, by combination as written (read only)."""
+        return self._kinds
+
     def kind_of(self, line: SettlementLine) -> tuple[Rule | None, bool]:
         """The rule ``line`` matches (None: unmapped) and whether per-order mode invoices it."""
         combination = (line.transaction_type, line.amount_type, line.amount_description)

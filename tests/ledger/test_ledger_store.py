@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from ledger_strategies import entry_batches, journal_entries, renamed
 
 from ml_connector.ledger.db import create_engine_for
-from ml_connector.ledger.entries import JournalEntry, Posting, entry_id, reverse
+from ml_connector.ledger.entries import JournalEntry, Posting, entry_id, hash_and_meta, reverse
 from ml_connector.ledger.errors import ConflictingEntryError, InputError, MoneyError
 from ml_connector.ledger.money import minor_units
 from ml_connector.ledger.schema import ENTRY_TABLE
@@ -223,7 +223,7 @@ def test_write_retries_once_when_a_concurrent_writer_got_there_first(
         calls.append(1)
         if len(calls) == 1:  # as if the check ran before the other writer committed
             listed = list(batch)
-            return [(e, e.content_hash) for e in listed], 0
+            return [(e, *hash_and_meta(e)) for e in listed], 0
         return real(self, connection, batch)
 
     monkeypatch.setattr(Ledger, "_new_entries", stale_then_real)

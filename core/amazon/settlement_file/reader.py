@@ -39,7 +39,7 @@ from ml_connector.core.amazon.settlement_file.streams import TextSource
 from ml_connector.ledger.errors import ConnectorError, InputError, MoneyError
 from ml_connector.ledger.marketplaces import by_site
 from ml_connector.ledger.money import minor_units
-from ml_connector.ledger.settlement import SettlementHeader, SettlementLine
+from ml_connector.ledger.settlement import SettlementHeader, SettlementLine, line_from_values
 
 # Positions shared by both layouts (their first twelve columns are the same).
 SETTLEMENT_ID, START, END, DEPOSIT, TOTAL, CURRENCY, TRANSACTION_TYPE = range(7)
@@ -296,29 +296,31 @@ class SettlementFile:
                     quantity = parse_quantity(quantity_text)
             except InputError as error:
                 raise self._error(error, number, column, text) from None
-            yield SettlementLine(
-                settlement,
-                number,
-                transaction_type,
-                amount_type,
-                amount_description,
-                amount,
-                currency,
-                marketplace,
-                order_id,
-                merchant_order_id,
-                adjustment_id,
-                shipment_id,
-                fulfillment_id,
-                date_value,
-                moment_value,
-                order_item_code,
-                merchant_order_item_id,
-                merchant_adjustment_item_id,
-                sku,
-                quantity,
-                promotion_id,
-                source,
+            yield line_from_values(
+                (
+                    settlement,
+                    number,
+                    transaction_type,
+                    amount_type,
+                    amount_description,
+                    amount,
+                    currency,
+                    marketplace,
+                    order_id,
+                    merchant_order_id,
+                    adjustment_id,
+                    shipment_id,
+                    fulfillment_id,
+                    date_value,
+                    moment_value,
+                    order_item_code,
+                    merchant_order_item_id,
+                    merchant_adjustment_item_id,
+                    sku,
+                    quantity,
+                    promotion_id,
+                    source,
+                )
             )
 
     def _reject_row(self, number: int, cells: list[str]) -> None:
