@@ -57,7 +57,7 @@ from ml_connector.ledger.entries import JournalEntry, Posting
 from ml_connector.ledger.marketplaces import MARKETPLACES
 from ml_connector.ledger.money import allocate, minor_units
 from ml_connector.ledger.posting.conventions import META_BATCH, RECEIVABLE_ACCOUNT, clearing_account
-from ml_connector.ledger.posting.invoices import invoices_paid
+from ml_connector.ledger.posting.invoices import invoice_payments, invoices_paid
 
 CLEARING_PREFIX = "Assets:Amazon:Clearing:"
 BANK_PREFIX = "Assets:Bank:"
@@ -616,71 +616,42 @@ class _Renderer:
                 "not be rendered; fix those first",
             )
             raise _Stop
-        owed: dict[tuple[str, str | None], Decimal] = defaultdict(Decimal)
-        for posting in clears:
-            owed[(posting.currency, posting.marketplace)] -= posting.amount
-        billed: dict[tuple[str, str | None], list[JournalEntry]] = defaultdict(list)
-        for order in orders:
-            for posting in order.postings:
-                if posting.account == RECEIVABLE and posting.amount > 0:
-                    billed[(posting.currency, posting.marketplace)].append(order)
-        for (currency, marketplace), amount in sorted(
-            owed.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")
-        ):
-            invoiced = sum(
-                (
-                    p.amount
-                    for o in billed.get((currency, marketplace), [])
-                    for p in o.postings
-                    if p.account == RECEIVABLE and p.amount > 0
-                ),
-                Decimal(0),
-            )
-            if invoiced != amount:
+        groups = invoice_payments(entry, orders)
+        for group in groups:
+            if group.invoiced != group.owed:
                 self.problem(
                     entry,
                     "account",
                     RECEIVABLE,
-                    f"settlement entry {entry.id} clears {amount} {currency} of {RECEIVABLE} for "
-                    f"marketplace {marketplace}, but the order entries of its settlement billed "
-                    f"{invoiced}: the payments cannot be matched to invoices",
+                    f"settlement entry {entry.id} clears {group.owed} {group.currency} of "
+                    f"{RECEIVABLE} for marketplace {group.marketplace}, but the order entries of "
+                    f"its settlement billed {group.invoiced}: the payments cannot be matched to "
+                    "invoices",
                 )
                 raise _Stop
         remainder: list[Posting] = list(entry.postings)
         carried = _debits(entry.postings)
         entry_ids = [entry.id]
         payments = []
-        for (currency, marketplace), _amount in sorted(
-            owed.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")
-        ):
-            clearing = sorted(
-                {
-                    p.account
-                    for p in entry.postings
-                    if p.account.startswith(CLEARING_PREFIX)
-                    and p.marketplace == marketplace
-                    and p.currency == currency
-                }
-            )
-            if len(clearing) != 1:
+        for group in groups:
+            currency, marketplace = group.currency, group.marketplace
+            if len(group.clearing) != 1:
                 self.problem(
                     entry,
                     "account",
                     f"{CLEARING_PREFIX}{marketplace}",
                     f"payments of {marketplace} orders need the one {CLEARING_PREFIX}* account of "
-                    f"that marketplace in {currency}; settlement entry {entry.id} has {len(clearing)}",
+                    f"that marketplace in {currency}; settlement entry {entry.id} has "
+                    f"{len(group.clearing)}",
                 )
                 raise _Stop
-            for order in sorted(
-                billed[(currency, marketplace)], key=lambda o: o.meta.get("order_id", "")
-            ):
+            (clearing,) = group.clearing
+            for order, _billed in group.invoices:
                 total, held = self.invoiced[order.id]
                 # The order's postings beyond its invoice (tax) ride with the settlement.
                 remainder.extend(held)
                 remainder.extend(p for p in order.postings if p.account == RECEIVABLE)
-                remainder.append(
-                    Posting(clearing[0], -total, currency, marketplace, "paid by order")
-                )
+                remainder.append(Posting(clearing, -total, currency, marketplace, "paid by order"))
                 order_debits = _debits(order.postings).get(currency, Decimal(0))
                 invoice_carried = total + sum(
                     (
@@ -694,7 +665,7 @@ class _Renderer:
                     carried.get(currency, Decimal(0)) + order_debits - invoice_carried - total
                 )
                 entry_ids.append(order.id)
-                payments.append((order, clearing[0], marketplace, currency, total))
+                payments.append((order, clearing, marketplace, currency, total))
         for order, clearing_leg, marketplace, currency, total in payments:
             order_id = order.meta.get("order_id", "")
             number = invoice_number(order_id)

@@ -44,7 +44,7 @@ from ml_connector.core.targets import (
 from ml_connector.ledger.entries import JournalEntry, Posting
 from ml_connector.ledger.money import allocate, minor_units
 from ml_connector.ledger.posting.conventions import RECEIVABLE_ACCOUNT, clearing_account
-from ml_connector.ledger.posting.invoices import invoices_paid
+from ml_connector.ledger.posting.invoices import invoice_payments, invoices_paid
 
 CLEARING_PREFIX = "Assets:Amazon:Clearing:"
 RECEIVABLE = RECEIVABLE_ACCOUNT
@@ -547,63 +547,42 @@ class _Renderer:
         if self.context.mode != "per-order" or not receivable:
             self.journal(entry, entry.postings, _debits(entry.postings))
             return
-        owed: dict[tuple[str, str | None], Decimal] = defaultdict(Decimal)
-        for posting in receivable:
-            owed[(posting.currency, posting.marketplace)] -= posting.amount
-        invoiced: dict[tuple[str, str | None], list[tuple[JournalEntry, Decimal]]] = defaultdict(
-            list
-        )
-        for order in orders:
-            for posting in order.postings:
-                if posting.account == RECEIVABLE and posting.amount > 0:
-                    invoiced[(posting.currency, posting.marketplace)].append(
-                        (order, posting.amount)
-                    )
-        for group, amount in sorted(owed.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")):
-            paid = sum((a for _, a in invoiced.get(group, [])), Decimal(0))
-            if paid != amount:
-                currency, marketplace = group
+        groups = invoice_payments(entry, orders)
+        for group in groups:
+            if group.invoiced != group.owed:
                 self.problem(
                     entry,
                     "account",
                     RECEIVABLE,
-                    f"settlement entry {entry.id} clears {amount} {currency} of {RECEIVABLE} for "
-                    f"marketplace {marketplace}, but the order entries of its settlement "
-                    f"invoiced {paid}: the payments cannot be matched to invoices",
+                    f"settlement entry {entry.id} clears {group.owed} {group.currency} of "
+                    f"{RECEIVABLE} for marketplace {group.marketplace}, but the order entries of "
+                    f"its settlement invoiced {group.invoiced}: the payments cannot be matched "
+                    "to invoices",
                 )
                 raise _Stop
         remainder = [p for p in entry.postings if not (p.account == RECEIVABLE and p.amount < 0)]
         carried = _debits(entry.postings)
         payments: list[tuple[JournalEntry, str, Decimal, str]] = []
-        for (currency, marketplace), amount in sorted(
-            owed.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")
-        ):
-            clearing = sorted(
-                {
-                    p.account
-                    for p in entry.postings
-                    if p.account.startswith(CLEARING_PREFIX)
-                    and p.marketplace == marketplace
-                    and p.currency == currency
-                }
-            )
-            if len(clearing) != 1:
+        for group in groups:
+            currency, marketplace = group.currency, group.marketplace
+            if len(group.clearing) != 1:
                 self.problem(
                     entry,
                     "account",
                     f"{CLEARING_PREFIX}{marketplace}",
                     f"payments of {marketplace} invoices need the one {CLEARING_PREFIX}* "
-                    f"account of that marketplace in {currency}; the settlement has {len(clearing)}",
+                    f"account of that marketplace in {currency}; the settlement has "
+                    f"{len(group.clearing)}",
                 )
                 raise _Stop
+            (clearing,) = group.clearing
             remainder.append(
-                Posting(clearing[0], -amount, currency, marketplace, "paid by invoice payments")
+                Posting(clearing, -group.owed, currency, marketplace, "paid by invoice payments")
             )
-            carried[currency] -= amount
-            for order, order_amount in sorted(
-                invoiced[(currency, marketplace)], key=lambda oa: oa[0].meta.get("order_id", "")
-            ):
-                payments.append((order, clearing[0], order_amount, currency))
+            carried[currency] -= group.owed
+            payments.extend(
+                (order, clearing, order_amount, currency) for order, order_amount in group.invoices
+            )
         for order, clearing_leg, order_amount, currency in payments:
             order_id = order.meta.get("order_id", "")
             (xero_amount,) = to_xero_amounts([order_amount], currency)
