@@ -23,7 +23,6 @@ stay ``Decimal`` both ways. ``calls`` counts the requests actually sent.
 
 from __future__ import annotations
 
-import email.utils
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ import httpx
 from ml_connector.core import jsoncodec
 from ml_connector.core.emulation import Clock
 from ml_connector.core.errors import AuthError, RateLimitedError, TargetError, TransportError
+from ml_connector.core.retry import RetryPolicy, retry_after
 from ml_connector.plugins.wave import operations
 from ml_connector.plugins.wave.auth import RECONNECT_HINT, SERVICE, WaveAuth
 
@@ -44,20 +44,6 @@ MAX_PAGES = 10_000  # a guard against a server that never reports its last page
 # Codes Wave puts in ``errors[].extensions.code`` for a request that was never executed.
 NOT_EXECUTED = frozenset({"GRAPHQL_VALIDATION_FAILED", "GRAPHQL_PARSE_FAILED", "BAD_USER_INPUT"})
 UNAUTHENTICATED = "UNAUTHENTICATED"
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Bounds on retrying: attempts per request and the backoff curve (seconds)."""
-
-    max_attempts: int = 5
-    base_delay: float = 1.0
-    max_delay: float = 60.0
-
-    def delay(self, attempt: int, rng: random.Random) -> float:
-        """Jittered exponential backoff: between half and all of the cap for try ``attempt``."""
-        ceiling = min(self.max_delay, self.base_delay * 2.0**attempt)
-        return ceiling / 2 + rng.random() * ceiling / 2
 
 
 class WaveGraphQLError(TargetError):
@@ -158,17 +144,8 @@ class WaveClient:
     # -- one request ----------------------------------------------------------------------------
 
     def _retry_after(self, response: httpx.Response, attempt: int) -> float:
-        value = response.headers.get("retry-after", "").strip()
-        if value.isdigit():
-            return float(value)
-        if value:
-            try:
-                when = email.utils.parsedate_to_datetime(value)
-            except (TypeError, ValueError):
-                when = None
-            if when is not None:
-                return max(when.timestamp() - self.clock.now(), 0.0)
-        return self.retry.delay(attempt, self._rng)
+        asked = retry_after(response, now=self.clock.now())
+        return asked if asked is not None else self.retry.delay(attempt, self._rng)
 
     def execute(
         self, document: str, variables: Mapping[str, Any] | None = None, *, write: bool = False

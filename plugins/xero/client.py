@@ -18,7 +18,6 @@ Bodies are encoded and decoded with :mod:`ml_connector.core.jsoncodec`, so amoun
 from __future__ import annotations
 
 import datetime as dt
-import email.utils
 import random
 from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
@@ -37,6 +36,7 @@ from ml_connector.core.errors import (
     TargetError,
     TransportError,
 )
+from ml_connector.core.retry import RetryPolicy, retry_after
 from ml_connector.plugins.xero.auth import CONNECTIONS_URL, SERVICE, XeroAuth
 
 API_URL = "https://api.xero.com/api.xro/2.0"
@@ -45,20 +45,6 @@ MAX_BODY_BYTES = 3_500_000  # Xero refuses request bodies over 3.5 MB
 MAX_OBJECTS_PER_CALL = 50  # Xero's recommendation for batch writes
 PER_MINUTE = 60
 WRITE_METHODS = frozenset({"PUT", "POST", "PATCH", "DELETE"})
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Bounds on retrying: attempts per request and the backoff curve (seconds)."""
-
-    max_attempts: int = 5
-    base_delay: float = 1.0
-    max_delay: float = 60.0
-
-    def delay(self, attempt: int, rng: random.Random) -> float:
-        """Full-jitter exponential backoff: uniformly between half and all of the cap for try n."""
-        ceiling = min(self.max_delay, self.base_delay * 2.0**attempt)
-        return ceiling / 2 + rng.random() * ceiling / 2
 
 
 @dataclass
@@ -202,14 +188,8 @@ class XeroClient:
         return headers
 
     def _retry_after(self, response: httpx.Response, attempt: int) -> float:
-        value = response.headers.get("retry-after", "").strip()
-        if value.isdigit():
-            return float(value)
-        if value:
-            when = email.utils.parsedate_to_datetime(value)
-            if when is not None:
-                return max(when.timestamp() - self.clock.now(), 0.0)
-        return self.retry.delay(attempt, self._rng)
+        asked = retry_after(response, now=self.clock.now())
+        return asked if asked is not None else self.retry.delay(attempt, self._rng)
 
     def _send(
         self,
